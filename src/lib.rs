@@ -13,7 +13,6 @@ pub use aludel_macros::Model;
 pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;
 pub use query::{Column, Condition, Order};
-pub use uri::DatabaseUri;
 pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
 /// The names most programs need: `use aludel::prelude::*;`.
