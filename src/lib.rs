@@ -1,32 +1,41 @@
 //! aludel: an embeddable async data-access layer.
 #![forbid(unsafe_code)]
 
+pub mod backends;
+mod config;
+mod database;
 mod error;
 pub mod model;
+mod pool;
 pub mod query;
+mod result;
 pub mod schema;
+mod session;
 pub mod uri;
-mod config;
 mod value;
 
 pub use aludel_macros::Model;
+pub use database::{Database, DatabaseBuilder, PoolStatus};
 pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;
-pub use query::{Column, Condition, Order};
+pub use query::{Column, Condition, Order, Select, select};
+pub use result::{QueryResult, Scalars};
+pub use session::{Added, Session};
 pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
 /// The names most programs need: `use aludel::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Error, Model, Result};
+    pub use crate::{Database, Error, Model, Result, Session, select};
+    pub use futures::{StreamExt as _, TryStreamExt as _};
 }
 
 /// Items the derive macro refers to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use inventory;
-    pub use crate::model::ModelEntry;
-    pub use crate::schema::{ColumnDef, Table};
+    pub use crate::model::{Model, ModelEntry};
     pub use crate::query::Column;
-    pub use crate::value::{PrimaryKey, SqlValue, Value};
+    pub use crate::schema::{ColumnDef, Table};
+    pub use crate::value::{PrimaryKey, SqlValue, SqlType, Value};
     pub use crate::{Error, Result};
+    pub use inventory;
 }

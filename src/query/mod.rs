@@ -1,5 +1,9 @@
 //! Building queries: typed columns, conditions, `select`, and their rendering per dialect.
 
+pub mod dialect;
 mod expr;
+pub mod render;
+mod select;
 
-pub use expr::{and_all, escape_like, or_any, CmpOp, Column, Condition, Expr, Order, TextLike};
+pub use expr::{CmpOp, Column, Condition, Expr, Order, TextLike, and_all, escape_like, or_any};
+pub use select::{Select, SelectSpec, select};

@@ -1,0 +1,240 @@
+//! `Database`: the pool, the backend and the options behind one URI.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backends::{self, Backend, BackendContext};
+use crate::config::PoolOptions;
+use crate::error::{Error, Result};
+use crate::model::{Model, registered_tables};
+use crate::pool::{self, Pool};
+use crate::query::dialect::Dialect;
+use crate::query::render::{self, Statement};
+use crate::query::Select;
+use crate::result::QueryResult;
+use crate::schema::Table;
+use crate::session::Session;
+use crate::uri::DatabaseUri;
+
+/// One database: a connection pool over the backend its URI names.
+///
+/// Cheap to clone (an `Arc`); clone it into every handler. Build it with
+/// [`Database::builder`] or [`Database::connect`].
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    backend: Arc<dyn Backend>,
+    dialect: &'static dyn Dialect,
+    /// The URI with its password shown as `***`.
+    uri: String,
+}
+
+impl Database {
+    /// Starts configuring a database.
+    pub fn builder() -> DatabaseBuilder {
+        DatabaseBuilder::default()
+    }
+
+    /// A database for `uri` with default options: shorthand for
+    /// `Database::builder().uri(uri).build()`.
+    pub async fn connect(uri: &str) -> Result<Database> {
+        Database::builder().uri(uri).build().await
+    }
+
+    /// A new [`Session`]. It holds no connection until it needs one.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// Creates the table of every model linked into the binary
+    /// (`#[derive(Model)]` registers them), skipping tables that exist.
+    /// Existing tables are left untouched, data and all.
+    pub async fn create_all(&self) -> Result<()> {
+        let dialect = self.dialect();
+        self.run_ddl(registered_tables().into_iter().map(|t| render::create_table(dialect, t)))
+            .await
+    }
+
+    /// Drops the table of every model linked into the binary, where it exists.
+    pub async fn drop_all(&self) -> Result<()> {
+        let dialect = self.dialect();
+        self.run_ddl(registered_tables().into_iter().map(|t| render::drop_table(dialect, t)))
+            .await
+    }
+
+    /// Creates the table of model `M` alone, if it does not exist.
+    pub async fn create_table<M: Model>(&self) -> Result<()> {
+        self.run_ddl([render::create_table(self.dialect(), M::TABLE)]).await
+    }
+
+    /// The tables [`create_all`](Self::create_all) creates.
+    pub fn tables(&self) -> Vec<&'static Table> {
+        registered_tables()
+    }
+
+    async fn run_ddl(&self, statements: impl IntoIterator<Item = Statement>) -> Result<()> {
+        let statements: Vec<Statement> = statements.into_iter().collect();
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let mut connection = pool::checkout(&self.inner.pool).await?;
+        connection.transact(statements).await.map(drop)
+    }
+
+    /// Runs `select` on a connection of its own and returns the result,
+    /// unread. The result owns that connection (it is `'static`), so a
+    /// handler can return its stream as a response body; the connection goes
+    /// back to the pool when the stream ends or is dropped.
+    pub async fn execute<M: Model>(&self, select: Select<M>) -> Result<QueryResult<'static, M>> {
+        let statement = render::select(self.dialect(), M::TABLE, &select.spec);
+        let mut connection = pool::checkout(&self.inner.pool).await?;
+        let rows = connection.stream(statement);
+        Ok(QueryResult::new(rows, Some(connection), None))
+    }
+
+    /// Closes the pool: sessions that hold a connection finish their work,
+    /// new checkouts fail with a pool-closed error.
+    pub fn close(&self) {
+        self.inner.pool.close();
+    }
+
+    /// The backend's name (`sqlite`, ...).
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// The SQL dialect in use.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.inner.dialect
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The pool's current size and idle connections.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.inner.pool.status();
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("uri", &self.inner.uri)
+            .field("backend", &self.inner.backend.name())
+            .field("pool", &self.pool_status())
+            .finish()
+    }
+}
+
+/// A snapshot of the pool, from [`Database::pool_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStatus {
+    /// The most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now.
+    pub size: usize,
+    /// Connections idle in the pool now.
+    pub available: usize,
+}
+
+/// Configures a [`Database`]. Options set here win over the same options in the URI.
+#[derive(Default)]
+#[must_use]
+pub struct DatabaseBuilder {
+    uri: Option<String>,
+    instance_path: Option<PathBuf>,
+    pool: PoolOptions,
+}
+
+impl DatabaseBuilder {
+    /// The connection URI, e.g. `sqlite:///app.db` or `sqlite://` (in memory).
+    pub fn uri(mut self, uri: impl Into<String>) -> Self {
+        self.uri = Some(uri.into());
+        self
+    }
+
+    /// The folder that relative SQLite paths resolve against (Flask's
+    /// instance folder). It is created, readable by its owner only, when
+    /// the database file is first created in it.
+    pub fn instance_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.instance_path = Some(path.into());
+        self
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.pool.max_size = Some(n);
+        self
+    }
+
+    /// How long a checkout waits for a free connection before failing with
+    /// [`PoolError::WaitTimeout`](crate::PoolError::WaitTimeout). Default 30 s.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.wait_timeout = Some(timeout);
+        self
+    }
+
+    /// Parses the URI, picks the backend for its scheme, builds the pool and
+    /// opens one connection to prove the database is there.
+    pub async fn build(self) -> Result<Database> {
+        let raw = self
+            .uri
+            .ok_or_else(|| Error::Config("no database URI given; call `.uri(...)`".into()))?;
+        let mut uri = DatabaseUri::parse(&raw)?;
+        let mut pool_options = PoolOptions::take_from(&mut uri)?;
+        let set = self.pool;
+        pool_options.max_size = set.max_size.or(pool_options.max_size);
+        pool_options.wait_timeout = set.wait_timeout.or(pool_options.wait_timeout);
+        pool_options.create_timeout = set.create_timeout.or(pool_options.create_timeout);
+        pool_options.recycle_timeout = set.recycle_timeout.or(pool_options.recycle_timeout);
+        if pool_options.max_size == Some(0) {
+            return Err(Error::Config("the pool needs at least one connection".into()));
+        }
+        let context = BackendContext {
+            instance_path: self.instance_path,
+        };
+        let backend = backends::open(&mut uri, &context)?;
+        let pool = pool::build(Arc::clone(&backend), &pool_options)?;
+        // Open one connection now, so a wrong path or an unreachable server
+        // fails here rather than in the first request.
+        drop(pool::checkout(&pool).await?);
+        Ok(Database {
+            inner: Arc::new(Inner {
+                pool,
+                dialect: backend.dialect(),
+                backend,
+                uri: uri.to_string(),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for DatabaseBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URI may hold a password: show only its scheme.
+        let scheme = self
+            .uri
+            .as_deref()
+            .and_then(|u| u.split_once(':'))
+            .map(|(scheme, _)| scheme);
+        f.debug_struct("DatabaseBuilder")
+            .field("scheme", &scheme)
+            .field("instance_path", &self.instance_path)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}

@@ -1,0 +1,121 @@
+//! What differs between databases' SQL, as small hooks with defaults.
+//!
+//! One renderer ([`super::render`]) walks every statement and asks the
+//! dialect at each choice: how to quote a name, how to write a placeholder,
+//! which type name a column gets. A backend supplies a `Dialect`; nothing
+//! else in the crate asks which database it talks to.
+
+use std::fmt::{self, Write as _};
+
+use crate::value::SqlType;
+
+/// The SQL differences of one database.
+pub trait Dialect: fmt::Debug + Send + Sync + 'static {
+    /// The dialect's name (`sqlite`, `postgres`, `mysql`).
+    fn name(&self) -> &'static str;
+
+    /// The character that quotes identifiers.
+    fn identifier_quote(&self) -> char {
+        '"'
+    }
+
+    /// Writes `ident` quoted, doubling any quote character inside it.
+    fn write_identifier(&self, out: &mut String, ident: &str) {
+        let q = self.identifier_quote();
+        out.push(q);
+        for c in ident.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+    }
+
+    /// Writes the placeholder of the `index`-th bound value (1-based).
+    fn write_placeholder(&self, out: &mut String, index: usize) {
+        let _ = index;
+        out.push('?');
+    }
+
+    /// The column type for `ty`.
+    fn type_name(&self, ty: SqlType) -> &'static str;
+
+    /// The full column type clause of a database-assigned integer primary key.
+    fn generated_key_clause(&self, ty: SqlType) -> String {
+        format!("{} PRIMARY KEY", self.type_name(ty))
+    }
+
+    /// Whether `INSERT ... RETURNING` is available.
+    fn supports_returning(&self) -> bool {
+        true
+    }
+
+    /// The most bound parameters one statement may carry.
+    fn max_bind_parameters(&self) -> usize;
+
+    /// The statement that opens a transaction that will write.
+    fn begin_write(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Writes `LIMIT` / `OFFSET` (each optional) as literals; they are
+    /// integers the builder produced, never user text.
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        write_limit_offset(out, limit, offset);
+    }
+}
+
+fn write_limit_offset(out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+    if let Some(limit) = limit {
+        let _ = write!(out, " LIMIT {limit}");
+    }
+    if let Some(offset) = offset {
+        let _ = write!(out, " OFFSET {offset}");
+    }
+}
+
+/// SQLite's dialect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteDialect;
+
+impl Dialect for SqliteDialect {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn type_name(&self, ty: SqlType) -> &'static str {
+        match ty {
+            SqlType::Integer | SqlType::BigInt => "INTEGER",
+            SqlType::Double => "REAL",
+            SqlType::Boolean => "BOOLEAN",
+            SqlType::Text => "TEXT",
+            SqlType::Blob => "BLOB",
+        }
+    }
+
+    fn generated_key_clause(&self, _ty: SqlType) -> String {
+        // An alias of the rowid: assigned on insert, and the fastest key SQLite has.
+        "INTEGER PRIMARY KEY".to_owned()
+    }
+
+    fn max_bind_parameters(&self) -> usize {
+        // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
+        32_766
+    }
+
+    fn begin_write(&self) -> &'static str {
+        // Take the write lock up front: a deferred transaction that reads and
+        // then writes fails at once with SQLITE_BUSY when another connection
+        // wrote in between, and the busy timeout is never consulted.
+        "BEGIN IMMEDIATE"
+    }
+
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        if limit.is_none() && offset.is_some() {
+            // SQLite needs a LIMIT before an OFFSET; -1 means none.
+            out.push_str(" LIMIT -1");
+        }
+        write_limit_offset(out, limit, offset);
+    }
+}

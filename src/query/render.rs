@@ -1,0 +1,319 @@
+//! One renderer from statements to SQL text and bound values, asking the
+//! [`Dialect`] at every choice. Values are always bound, never written into the text.
+
+use std::sync::Arc;
+
+use crate::query::dialect::Dialect;
+use crate::query::expr::Expr;
+use crate::query::select::SelectSpec;
+use crate::schema::Table;
+use crate::value::Value;
+
+/// SQL text with its bound values, ready for a backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The SQL text, with placeholders in the dialect's style.
+    pub sql: Arc<str>,
+    /// One value per placeholder, in order.
+    pub params: Vec<Value>,
+}
+
+impl Statement {
+    /// A statement without parameters.
+    pub fn raw(sql: impl Into<Arc<str>>) -> Self {
+        Statement {
+            sql: sql.into(),
+            params: Vec::new(),
+        }
+    }
+}
+
+/// A statement being written: text plus the values bound so far.
+struct Writer<'d> {
+    dialect: &'d dyn Dialect,
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl<'d> Writer<'d> {
+    fn new(dialect: &'d dyn Dialect) -> Self {
+        Writer {
+            dialect,
+            sql: String::with_capacity(128),
+            params: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+
+    fn ident(&mut self, name: &str) {
+        self.dialect.write_identifier(&mut self.sql, name);
+    }
+
+    fn bind(&mut self, value: Value) {
+        self.params.push(value);
+        self.dialect
+            .write_placeholder(&mut self.sql, self.params.len());
+    }
+
+    fn column_list(&mut self, table: &Table) {
+        for (i, column) in table.columns.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.ident(column.name);
+        }
+    }
+
+    fn finish(self) -> Statement {
+        Statement {
+            sql: self.sql.into(),
+            params: self.params,
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Compare { column, op, value } => {
+                self.ident(column);
+                self.push(" ");
+                self.push(op.sql());
+                self.push(" ");
+                self.bind(value.clone());
+            }
+            Expr::IsNull { column, negated } => {
+                self.ident(column);
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Expr::In { column, values } if values.is_empty() => {
+                // `IN ()` is a syntax error on most databases; an empty list matches nothing.
+                let _ = column;
+                self.push("1 = 0");
+            }
+            Expr::In { column, values } => {
+                self.ident(column);
+                self.push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.bind(value.clone());
+                }
+                self.push(")");
+            }
+            Expr::Like { column, pattern } => {
+                self.ident(column);
+                self.push(" LIKE ");
+                self.bind(pattern.clone());
+                self.push(" ESCAPE '\\'");
+            }
+            Expr::And(parts) => self.junction(parts, " AND ", "1 = 1"),
+            Expr::Or(parts) => self.junction(parts, " OR ", "1 = 0"),
+            Expr::Not(inner) => {
+                self.push("NOT (");
+                self.expr(inner);
+                self.push(")");
+            }
+        }
+    }
+
+    fn junction(&mut self, parts: &[Expr], joiner: &str, empty: &str) {
+        if parts.is_empty() {
+            self.push(empty);
+            return;
+        }
+        self.push("(");
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.push(joiner);
+            }
+            self.expr(part);
+        }
+        self.push(")");
+    }
+
+    fn where_clause(&mut self, filter: Option<&Expr>) {
+        if let Some(filter) = filter {
+            self.push(" WHERE ");
+            self.expr(filter);
+        }
+    }
+
+    fn key_in(&mut self, table: &Table, keys: &[Value]) {
+        self.push(" WHERE ");
+        self.ident(table.key_column().name);
+        if let [key] = keys {
+            self.push(" = ");
+            self.bind(key.clone());
+        } else {
+            self.push(" IN (");
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.bind(key.clone());
+            }
+            self.push(")");
+        }
+    }
+}
+
+/// `SELECT <columns> FROM <table> [WHERE] [ORDER BY] [LIMIT/OFFSET]`.
+pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT ");
+    w.column_list(table);
+    w.push(" FROM ");
+    w.ident(table.name);
+    w.where_clause(spec.filter.as_ref());
+    for (i, (column, descending)) in spec.order.iter().enumerate() {
+        w.push(if i == 0 { " ORDER BY " } else { ", " });
+        w.ident(column);
+        w.push(if *descending { " DESC" } else { " ASC" });
+    }
+    dialect.write_limit_offset(&mut w.sql, spec.limit, spec.offset);
+    w.finish()
+}
+
+/// `SELECT COUNT(*) FROM <table> [WHERE]`.
+pub fn count(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT COUNT(*) FROM ");
+    w.ident(table.name);
+    w.where_clause(spec.filter.as_ref());
+    w.finish()
+}
+
+/// `SELECT <columns> FROM <table> WHERE <key> IN (...)`.
+pub fn select_by_keys(dialect: &dyn Dialect, table: &Table, keys: &[Value]) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT ");
+    w.column_list(table);
+    w.push(" FROM ");
+    w.ident(table.name);
+    w.key_in(table, keys);
+    w.finish()
+}
+
+/// A multi-row `INSERT`. With `generated_key`, the key column is left out
+/// and returned (`RETURNING`), in the order of `rows`.
+///
+/// Each row holds one value per column of `table`.
+pub fn insert(
+    dialect: &dyn Dialect,
+    table: &Table,
+    rows: &[&[Value]],
+    generated_key: bool,
+) -> Statement {
+    let skip = generated_key.then_some(table.primary_key);
+    let mut w = Writer::new(dialect);
+    w.push("INSERT INTO ");
+    w.ident(table.name);
+    w.push(" (");
+    let mut first = true;
+    for (i, column) in table.columns.iter().enumerate() {
+        if Some(i) == skip {
+            continue;
+        }
+        if !first {
+            w.push(", ");
+        }
+        first = false;
+        w.ident(column.name);
+    }
+    w.push(") VALUES ");
+    for (r, row) in rows.iter().enumerate() {
+        w.push(if r == 0 { "(" } else { ", (" });
+        let mut first = true;
+        for (i, value) in row.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            if !first {
+                w.push(", ");
+            }
+            first = false;
+            w.bind(value.clone());
+        }
+        w.push(")");
+    }
+    if generated_key {
+        w.push(" RETURNING ");
+        w.ident(table.key_column().name);
+    }
+    w.finish()
+}
+
+/// How many rows of `table` one multi-row `INSERT` may carry under the
+/// dialect's bind-parameter limit.
+pub fn insert_rows_per_statement(dialect: &dyn Dialect, table: &Table, generated_key: bool) -> usize {
+    let per_row = table.columns.len() - usize::from(generated_key);
+    (dialect.max_bind_parameters() / per_row.max(1)).max(1)
+}
+
+/// `UPDATE <table> SET <changed columns> WHERE <key> = ?`.
+pub fn update(dialect: &dyn Dialect, table: &Table, key: &Value, changed: &[(usize, Value)]) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("UPDATE ");
+    w.ident(table.name);
+    w.push(" SET ");
+    for (n, (index, value)) in changed.iter().enumerate() {
+        if n > 0 {
+            w.push(", ");
+        }
+        w.ident(table.columns[*index].name);
+        w.push(" = ");
+        w.bind(value.clone());
+    }
+    w.key_in(table, std::slice::from_ref(key));
+    w.finish()
+}
+
+/// `DELETE FROM <table> WHERE <key> IN (...)`.
+pub fn delete(dialect: &dyn Dialect, table: &Table, keys: &[Value]) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("DELETE FROM ");
+    w.ident(table.name);
+    w.key_in(table, keys);
+    w.finish()
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for `table`.
+pub fn create_table(dialect: &dyn Dialect, table: &Table) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("CREATE TABLE IF NOT EXISTS ");
+    w.ident(table.name);
+    w.push(" (");
+    for (i, column) in table.columns.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.ident(column.name);
+        w.push(" ");
+        if column.primary_key && column.auto_increment {
+            w.push(&dialect.generated_key_clause(column.sql_type));
+            continue;
+        }
+        w.push(dialect.type_name(column.sql_type));
+        if column.primary_key {
+            w.push(" PRIMARY KEY");
+        } else if column.unique {
+            w.push(" UNIQUE");
+        }
+        if !column.nullable {
+            w.push(" NOT NULL");
+        }
+    }
+    w.push(")");
+    w.finish()
+}
+
+/// `DROP TABLE IF EXISTS` for `table`.
+pub fn drop_table(dialect: &dyn Dialect, table: &Table) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("DROP TABLE IF EXISTS ");
+    w.ident(table.name);
+    w.finish()
+}

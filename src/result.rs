@@ -1,0 +1,179 @@
+//! Results of a select: streamed model rows and the one-shot readers.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt as _};
+
+use crate::backends::{Row, RowStream};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::pool::Pooled;
+use crate::session::identity::{IdentityMap, KeyId};
+
+/// The rows of an executed select, not yet read.
+///
+/// Nothing is fetched until it is read. Read it once, with one of:
+/// [`scalars`](Self::scalars) (a lazy stream), [`all`](Self::all),
+/// [`first`](Self::first), [`one`](Self::one), [`one_or_none`](Self::one_or_none)
+/// or [`scalar`](Self::scalar).
+///
+/// **What it holds.** A result from a [`Session`](crate::Session) borrows the
+/// session; inside the session's open transaction it uses the session's
+/// connection, otherwise it holds a pooled connection of its own. A result
+/// from [`Database::execute`](crate::Database::execute) owns its pooled
+/// connection and is `'static`. Either way the connection is busy until
+/// the result is read to the end or dropped, and goes back to the pool then.
+pub struct QueryResult<'a, M> {
+    rows: RowStream,
+    /// A connection checked out for this result alone (dropped after `rows`).
+    _connection: Option<Pooled>,
+    /// Where rows read whole (`all`, `first`, ...) are recorded.
+    identity: Option<(&'a mut IdentityMap, bool)>,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<'a, M: Model> QueryResult<'a, M> {
+    pub(crate) fn new(
+        rows: RowStream,
+        connection: Option<Pooled>,
+        identity: Option<(&'a mut IdentityMap, bool)>,
+    ) -> Self {
+        QueryResult {
+            rows,
+            _connection: connection,
+            identity,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The rows as a lazy stream of models.
+    ///
+    /// Rows are pulled from the database as the stream is polled, a small
+    /// batch at a time, so memory stays flat however many rows match.
+    /// Dropping the stream stops the query. Rows read this way are not
+    /// recorded in the session's identity map (that would grow with the
+    /// stream); changing one and adding it back costs one extra SELECT at flush.
+    pub fn scalars(self) -> Scalars<'a, M> {
+        Scalars {
+            rows: self.rows,
+            _connection: self._connection,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The rows as raw [`Row`]s, lazily, with column names.
+    pub fn rows(self) -> impl Stream<Item = Result<Row>> + Send + 'a {
+        RowsOwned {
+            rows: self.rows,
+            _connection: self._connection,
+        }
+    }
+
+    /// Every row, read into a `Vec`.
+    pub async fn all(mut self) -> Result<Vec<M>> {
+        let mut out = Vec::new();
+        while let Some(row) = self.rows.next().await {
+            out.push(self.decode(row?)?);
+        }
+        Ok(out)
+    }
+
+    /// The first row, or `None`. Stops the query after it.
+    pub async fn first(mut self) -> Result<Option<M>> {
+        match self.rows.next().await {
+            Some(row) => Ok(Some(self.decode(row?)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The first row, or `None`: the first column of the first row, which for
+    /// a select of model `M` is the model (SQLAlchemy's `scalar()`).
+    pub async fn scalar(self) -> Result<Option<M>> {
+        self.first().await
+    }
+
+    /// Exactly one row: [`Error::NotFound`] when there is none,
+    /// [`Error::MultipleRows`] when there are more.
+    pub async fn one(self) -> Result<M> {
+        self.one_or_none().await?.ok_or_else(|| Error::NotFound {
+            table: M::TABLE.name.to_owned(),
+            key: "(the query matched no row)".to_owned(),
+        })
+    }
+
+    /// At most one row: `None` when there is none, [`Error::MultipleRows`] when there are more.
+    pub async fn one_or_none(mut self) -> Result<Option<M>> {
+        let Some(row) = self.rows.next().await else {
+            return Ok(None);
+        };
+        let model = self.decode(row?)?;
+        match self.rows.next().await {
+            None => Ok(Some(model)),
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) => Err(Error::MultipleRows {
+                table: M::TABLE.name.to_owned(),
+            }),
+        }
+    }
+
+    fn decode(&mut self, row: Row) -> Result<M> {
+        let values = row.into_values();
+        if let Some((identity, in_transaction)) = self.identity.as_mut() {
+            if let Some(key) = values.get(M::TABLE.primary_key).and_then(KeyId::of) {
+                identity.loaded(M::TABLE.name, key, &values, *in_transaction);
+            }
+        }
+        M::from_values(values)
+    }
+}
+
+impl<M: Model> fmt::Debug for QueryResult<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryResult")
+            .field("table", &M::TABLE.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A lazy stream of models; see [`QueryResult::scalars`].
+///
+/// It holds a connection (its own, or its session's) until it ends or is dropped.
+pub struct Scalars<'a, M> {
+    rows: RowStream,
+    _connection: Option<Pooled>,
+    _marker: PhantomData<(fn() -> M, &'a mut ())>,
+}
+
+impl<M: Model> Stream for Scalars<'_, M> {
+    type Item = Result<M>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rows
+            .poll_next_unpin(cx)
+            .map(|row| row.map(|row| row.and_then(|row| M::from_values(row.into_values()))))
+    }
+}
+
+impl<M: Model> fmt::Debug for Scalars<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scalars")
+            .field("table", &M::TABLE.name)
+            .finish_non_exhaustive()
+    }
+}
+
+struct RowsOwned {
+    rows: RowStream,
+    _connection: Option<Pooled>,
+}
+
+impl Stream for RowsOwned {
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rows.poll_next_unpin(cx)
+    }
+}

@@ -1,0 +1,423 @@
+//! The session: a unit of work over one database.
+
+pub(crate) mod identity;
+mod unit_of_work;
+
+use std::fmt;
+
+use futures::StreamExt as _;
+
+pub use self::unit_of_work::Added;
+use self::identity::{IdentityMap, KeyId};
+use self::unit_of_work::{Op, Plan, forget_keys, mark_committed};
+use crate::backends::Row;
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::pool::{self, Pooled};
+use crate::query::render;
+use crate::query::Select;
+use crate::result::{QueryResult, Scalars};
+use crate::value::SqlValue;
+
+/// A unit of work: buffered adds, changes and deletes, committed in one
+/// transaction.
+///
+/// Made by [`Database::session`]; cheap, and holds no connection until it
+/// needs one. Nothing is sent before a query or [`commit`](Self::commit):
+///
+/// - Before a query runs, pending work is flushed into the session's open
+///   transaction (autoflush), so the session sees its own changes and nobody
+///   else does until commit.
+/// - [`commit`](Self::commit) flushes what is left and commits, all in one
+///   transaction, then gives the connection back to the pool.
+/// - If anything fails, everything is rolled back, nothing is half-applied,
+///   and the session still holds its pending work: fix and retry, or discard
+///   it with [`rollback`](Self::rollback).
+///
+/// Dropping a session rolls back its open transaction; dropping a commit
+/// future half-way leaves the outcome of that commit unknown, and the session
+/// forgets the work it carried.
+pub struct Session {
+    db: Database,
+    /// Held only while a transaction is open.
+    connection: Option<Pooled>,
+    /// Added, changed and deleted rows not yet sent.
+    pending: Vec<Op>,
+    /// Work sent in the open transaction, restored to `pending` if it rolls back.
+    flushed: Vec<Op>,
+    identity: IdentityMap,
+    /// Set while an operation awaits, so one that was dropped half-way is noticed.
+    interrupted: Option<Phase>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Flush,
+    Commit,
+}
+
+impl Session {
+    pub(crate) fn new(db: Database) -> Self {
+        Session {
+            db,
+            connection: None,
+            pending: Vec::new(),
+            flushed: Vec::new(),
+            identity: IdentityMap::default(),
+            interrupted: None,
+        }
+    }
+
+    /// Buffers `model` to be saved at the next flush or commit, and returns a
+    /// handle that gives its key afterwards.
+    ///
+    /// A model whose key is unassigned (`0` for an integer key) is a new row:
+    /// an INSERT, batched with the other new rows of its table. A model with a
+    /// key is merged: an UPDATE of the columns that differ from the row as the
+    /// session last saw it (loading it first, in one query per table, if the
+    /// session has not seen it), or an INSERT if no such row exists.
+    pub fn add<M: Model>(&mut self, model: M) -> Added<M> {
+        let (op, added) = Op::add(&model);
+        self.pending.push(op);
+        added
+    }
+
+    /// [`add`](Self::add)s every model, in order.
+    pub fn add_all<M: Model>(&mut self, models: impl IntoIterator<Item = M>) -> Vec<Added<M>> {
+        models.into_iter().map(|m| self.add(m)).collect()
+    }
+
+    /// Buffers the deletion of `model`'s row.
+    ///
+    /// Fails (without buffering anything) if the model has no key yet: a row
+    /// never inserted cannot be deleted.
+    pub fn delete<M: Model>(&mut self, model: &M) -> Result<()> {
+        let key = model.key().ok_or_else(|| {
+            Error::Query(format!(
+                "cannot delete a `{}` row without a key: it was never inserted",
+                M::TABLE.name
+            ))
+        })?;
+        self.pending.push(Op::Delete {
+            table: M::TABLE,
+            key: key.to_value(),
+        });
+        Ok(())
+    }
+
+    /// How many adds and deletes wait to be flushed.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether a transaction is open (work has been flushed and not committed).
+    pub fn in_transaction(&self) -> bool {
+        self.connection.is_some()
+    }
+
+    /// Sends pending work into the session's transaction (opening one)
+    /// without committing. Queries do this on their own (autoflush).
+    ///
+    /// Costs one round trip, plus one SELECT per table for merged rows the
+    /// session has not loaded. On failure the transaction is rolled back and
+    /// all its work is pending again.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.recover().await;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.connection.is_none() {
+            self.connection = Some(pool::checkout(self.db.pool()).await?);
+        }
+        self.interrupted = Some(Phase::Flush);
+        let result = self.flush_pending().await;
+        self.interrupted = None;
+        if let Err(e) = result {
+            self.roll_back_transaction().await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn flush_pending(&mut self) -> Result<()> {
+        self.load_unknown_merges().await?;
+        let dialect = self.db.dialect();
+        let plan = Plan::build(dialect, &self.pending, &self.identity);
+        let connection = self.connection_mut()?;
+        if !connection.may_be_in_transaction() {
+            connection.begin().await?;
+        }
+        let outcomes = connection.run(plan.statements.clone()).await?;
+        plan.apply(&outcomes, &mut self.identity)?;
+        self.flushed.append(&mut self.pending);
+        Ok(())
+    }
+
+    /// Loads the rows of merged models the session has not seen, so the
+    /// plan can tell an UPDATE from an INSERT.
+    async fn load_unknown_merges(&mut self) -> Result<()> {
+        let mut wanted: Vec<(&'static crate::schema::Table, Vec<crate::value::Value>)> = Vec::new();
+        for op in &self.pending {
+            if let Some((table, key)) = op.unknown_merge(&self.identity) {
+                match wanted.iter_mut().find(|(t, _)| t.name == table.name) {
+                    Some((_, keys)) => keys.push(key.clone()),
+                    None => wanted.push((table, vec![key.clone()])),
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let dialect = self.db.dialect();
+        let per_statement = dialect.max_bind_parameters();
+        let statements: Vec<_> = wanted
+            .iter()
+            .flat_map(|(table, keys)| {
+                keys.chunks(per_statement)
+                    .map(|chunk| render::select_by_keys(dialect, table, chunk))
+            })
+            .collect();
+        let tables: Vec<_> = wanted
+            .iter()
+            .flat_map(|(table, keys)| keys.chunks(per_statement).map(|_| *table))
+            .collect();
+        let in_transaction = self.connection.as_ref().is_some_and(|c| c.may_be_in_transaction());
+        let outcomes = self.connection_mut()?.run(statements).await?;
+        for (table, outcome) in tables.iter().zip(outcomes) {
+            for row in outcome.rows {
+                let values = row.into_values();
+                if let Some(key) = values.get(table.primary_key).and_then(KeyId::of) {
+                    self.identity
+                        .loaded(table.name, key, &values, in_transaction);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes pending work and commits the transaction, then returns the
+    /// connection to the pool.
+    ///
+    /// One round trip when nothing was flushed before and no row is updated;
+    /// otherwise a few. On failure everything is rolled back and the session
+    /// keeps its pending work (including what was flushed earlier) for
+    /// inspection, retry or [`rollback`](Self::rollback).
+    pub async fn commit(&mut self) -> Result<()> {
+        self.recover().await;
+        if self.pending.is_empty() && self.connection.is_none() {
+            return Ok(());
+        }
+        if self.connection.is_none() {
+            self.connection = Some(pool::checkout(self.db.pool()).await?);
+        }
+        self.interrupted = Some(Phase::Commit);
+        let result = self.commit_pending().await;
+        self.interrupted = None;
+        match result {
+            Ok(()) => {
+                mark_committed(&self.flushed);
+                self.flushed.clear();
+                self.identity.committed();
+                self.connection = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back_transaction().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn commit_pending(&mut self) -> Result<()> {
+        self.load_unknown_merges().await?;
+        let plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        let connection = self.connection_mut()?;
+        if plan.statements.is_empty() {
+            connection.commit().await?;
+        } else if plan.needs_checking() {
+            // An UPDATE that finds no row must stop the commit, so look before committing.
+            if !connection.may_be_in_transaction() {
+                connection.begin().await?;
+            }
+            let outcomes = connection.run(plan.statements.clone()).await?;
+            plan.apply(&outcomes, &mut self.identity)?;
+            self.connection_mut()?.commit().await?;
+        } else {
+            let outcomes = connection.transact(plan.statements.clone()).await?;
+            plan.apply(&outcomes, &mut self.identity)?;
+        }
+        self.flushed.append(&mut self.pending);
+        Ok(())
+    }
+
+    /// Discards all pending work and rolls back the open transaction, if any.
+    pub async fn rollback(&mut self) -> Result<()> {
+        self.recover().await;
+        let result = match self.connection.as_mut() {
+            Some(connection) => connection.rollback().await,
+            None => Ok(()),
+        };
+        forget_keys(&self.flushed);
+        self.flushed.clear();
+        self.pending.clear();
+        self.identity.rolled_back();
+        self.connection = None;
+        result
+    }
+
+    /// After a failure: roll back, and make everything flushed pending again.
+    async fn roll_back_transaction(&mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            if connection.rollback().await.is_err() {
+                // State unknown: never lend it again.
+                let _ = deadpool::managed::Object::take(connection);
+            }
+        }
+        forget_keys(&self.flushed);
+        forget_keys(&self.pending);
+        let mut restored = std::mem::take(&mut self.flushed);
+        restored.append(&mut self.pending);
+        self.pending = restored;
+        self.identity.rolled_back();
+    }
+
+    /// Deals with an operation whose future was dropped half-way.
+    async fn recover(&mut self) {
+        match self.interrupted.take() {
+            None => {}
+            Some(Phase::Flush) => self.roll_back_transaction().await,
+            Some(Phase::Commit) => {
+                // The commit may or may not have happened: forget its work
+                // rather than risk sending it twice.
+                if let Some(mut connection) = self.connection.take() {
+                    let _ = connection.rollback().await;
+                }
+                forget_keys(&self.flushed);
+                forget_keys(&self.pending);
+                self.flushed.clear();
+                self.pending.clear();
+                self.identity.rolled_back();
+            }
+        }
+    }
+
+    fn connection_mut(&mut self) -> Result<&mut Pooled> {
+        self.connection.as_mut().ok_or_else(|| {
+            Error::Query("the session has no open connection (this is a bug in aludel)".into())
+        })
+    }
+
+    /// Runs `select` and returns its result, unread.
+    ///
+    /// Autoflushes first. Inside the session's transaction the result uses
+    /// the session's connection; otherwise it checks one out of the pool for
+    /// as long as it is being read.
+    pub async fn execute<M: Model>(&mut self, select: Select<M>) -> Result<QueryResult<'_, M>> {
+        let statement = render::select(self.db.dialect(), M::TABLE, &select.spec);
+        self.flush().await?;
+        match self.connection.as_mut() {
+            Some(connection) => {
+                let rows = connection.stream(statement);
+                Ok(QueryResult::new(rows, None, Some((&mut self.identity, true))))
+            }
+            None => {
+                let mut connection = pool::checkout(self.db.pool()).await?;
+                let rows = connection.stream(statement);
+                Ok(QueryResult::new(
+                    rows,
+                    Some(connection),
+                    Some((&mut self.identity, false)),
+                ))
+            }
+        }
+    }
+
+    /// Shorthand for `execute(select).await?.scalars()`: a lazy stream of models.
+    pub async fn scalars<M: Model>(&mut self, select: Select<M>) -> Result<Scalars<'_, M>> {
+        Ok(self.execute(select).await?.scalars())
+    }
+
+    /// The number of rows `select` matches (its limit and offset ignored).
+    pub async fn count<M: Model>(&mut self, select: &Select<M>) -> Result<u64> {
+        let statement = render::count(self.db.dialect(), M::TABLE, &select.spec);
+        self.flush().await?;
+        let row = match self.connection.as_mut() {
+            Some(connection) => first_row(connection.stream(statement)).await?,
+            None => {
+                let mut connection = pool::checkout(self.db.pool()).await?;
+                first_row(connection.stream(statement)).await?
+            }
+        };
+        let value = row.into_values().into_iter().next().unwrap_or(crate::value::Value::Null);
+        let count = i64::from_value(value, "COUNT(*)")?;
+        u64::try_from(count).map_err(|_| Error::Conversion {
+            column: "COUNT(*)".into(),
+            expected: "a count",
+            found: count.to_string(),
+        })
+    }
+
+    /// The row of `M` with primary key `key`, or `None`. Autoflushes first, so
+    /// it sees the session's own changes. One round trip.
+    pub async fn get<M: Model>(&mut self, key: M::Key) -> Result<Option<M>> {
+        let key = key.to_value();
+        let statement = render::select_by_keys(self.db.dialect(), M::TABLE, std::slice::from_ref(&key));
+        self.flush().await?;
+        let in_transaction = self.connection.is_some();
+        let rows = match self.connection.as_mut() {
+            Some(connection) => connection.run(vec![statement]).await?,
+            None => pool::checkout(self.db.pool()).await?.run(vec![statement]).await?,
+        };
+        let Some(row) = rows.into_iter().next().and_then(|o| o.rows.into_iter().next()) else {
+            return Ok(None);
+        };
+        let values = row.into_values();
+        if let Some(id) = KeyId::of(&key) {
+            self.identity.loaded(M::TABLE.name, id, &values, in_transaction);
+        }
+        M::from_values(values).map(Some)
+    }
+
+    /// Like [`get`](Self::get), but a missing row is [`Error::NotFound`]
+    /// carrying the table and key: with the `axum` integration, a 404.
+    pub async fn get_or_404<M: Model>(&mut self, key: M::Key) -> Result<M> {
+        let shown = key.clone();
+        self.get::<M>(key)
+            .await?
+            .ok_or_else(|| Error::not_found(M::TABLE.name, &shown))
+    }
+
+    /// The number of rows the session tracks (loaded through `get`, `all`, `first`, ...).
+    pub fn tracked_len(&self) -> usize {
+        self.identity.len()
+    }
+}
+
+async fn first_row(mut rows: crate::backends::RowStream) -> Result<Row> {
+    match rows.next().await {
+        Some(row) => row,
+        None => Err(Error::Query("the query returned no row".into())),
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            // Drop cannot await: queue the rollback where the backend can,
+            // and the pool's recycle rolls back whatever is still open.
+            connection.start_rollback();
+        }
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("pending", &self.pending.len())
+            .field("flushed", &self.flushed.len())
+            .field("in_transaction", &self.connection.is_some())
+            .field("tracked", &self.identity.len())
+            .finish()
+    }
+}
