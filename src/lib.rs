@@ -1,4 +1,4 @@
-//! aludel: an embeddable async data-access layer.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod backends;

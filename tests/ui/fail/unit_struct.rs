@@ -1,0 +1,6 @@
+use aludel::Model;
+
+#[derive(Model)]
+struct Marker;
+
+fn main() {}
