@@ -133,7 +133,12 @@ pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration> {
         Some(_) => return Err(malformed()),
         None => (number, ""),
     };
-    if whole.is_empty() || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
         return Err(malformed());
     }
     if fraction.len() > 9 {
@@ -220,9 +225,28 @@ mod tests {
     #[test]
     fn bad_durations_name_the_option() {
         let bad = [
-            "", "s", "ms", "abc", "-1", "+1", "1.", ".5", "1..2", "1.2.3", "1h", "1 s", "1S",
-            "1e3", "inf", "NaN", "86401", "1441m", "86400.000000001", "1.0000000001",
-            "99999999999999999999999999999999999999999", "1٣",
+            "",
+            "s",
+            "ms",
+            "abc",
+            "-1",
+            "+1",
+            "1.",
+            ".5",
+            "1..2",
+            "1.2.3",
+            "1h",
+            "1 s",
+            "1S",
+            "1e3",
+            "inf",
+            "NaN",
+            "86401",
+            "1441m",
+            "86400.000000001",
+            "1.0000000001",
+            "99999999999999999999999999999999999999999",
+            "1٣",
         ];
         for text in bad {
             let result = parse_duration("pool_timeout", text);
@@ -232,10 +256,8 @@ mod tests {
 
     #[test]
     fn takes_the_pool_options_out() {
-        let mut u = uri(
-            "sqlite:///a.db?mode=ro&pool_max_size=8&pool_timeout=500ms\
-             &pool_create_timeout=2.5&pool_recycle_timeout=1m",
-        );
+        let mut u = uri("sqlite:///a.db?mode=ro&pool_max_size=8&pool_timeout=500ms\
+             &pool_create_timeout=2.5&pool_recycle_timeout=1m");
         let options = PoolOptions::take_from(&mut u).ok();
         assert_eq!(
             options,
@@ -252,7 +274,10 @@ mod tests {
     #[test]
     fn no_pool_options_is_the_default() {
         let mut u = uri("sqlite://?mode=ro");
-        assert_eq!(PoolOptions::take_from(&mut u).ok(), Some(PoolOptions::default()));
+        assert_eq!(
+            PoolOptions::take_from(&mut u).ok(),
+            Some(PoolOptions::default())
+        );
         assert_eq!(u.option("mode"), Some("ro"));
     }
 

@@ -15,6 +15,7 @@ pub mod uri;
 mod value;
 
 pub use aludel_macros::Model;
+pub use config::PoolOptions;
 pub use database::{Database, DatabaseBuilder, PoolStatus};
 pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;

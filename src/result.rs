@@ -61,6 +61,7 @@ impl<'a, M: Model> QueryResult<'a, M> {
             rows: self.rows,
             _connection: self._connection,
             _marker: PhantomData,
+            _borrow: PhantomData,
         }
     }
 
@@ -121,10 +122,10 @@ impl<'a, M: Model> QueryResult<'a, M> {
 
     fn decode(&mut self, row: Row) -> Result<M> {
         let values = row.into_values();
-        if let Some((identity, in_transaction)) = self.identity.as_mut() {
-            if let Some(key) = values.get(M::TABLE.primary_key).and_then(KeyId::of) {
-                identity.loaded(M::TABLE.name, key, &values, *in_transaction);
-            }
+        if let Some((identity, in_transaction)) = self.identity.as_mut()
+            && let Some(key) = values.get(M::TABLE.primary_key).and_then(KeyId::of)
+        {
+            identity.loaded(M::TABLE.name, key, &values, *in_transaction);
         }
         M::from_values(values)
     }
@@ -144,7 +145,8 @@ impl<M: Model> fmt::Debug for QueryResult<'_, M> {
 pub struct Scalars<'a, M> {
     rows: RowStream,
     _connection: Option<Pooled>,
-    _marker: PhantomData<(fn() -> M, &'a mut ())>,
+    _marker: PhantomData<fn() -> M>,
+    _borrow: PhantomData<&'a mut ()>,
 }
 
 impl<M: Model> Stream for Scalars<'_, M> {

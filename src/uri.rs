@@ -733,7 +733,11 @@ fn keep_path(byte: u8) -> bool {
 
 fn keep_query(byte: u8) -> bool {
     // `+` is a space in options, `&` and `=` separate them.
-    is_unreserved(byte) || matches!(byte, b'/' | b':' | b'@' | b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b',' | b';')
+    is_unreserved(byte)
+        || matches!(
+            byte,
+            b'/' | b':' | b'@' | b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b',' | b';'
+        )
 }
 
 /// Checks and normalizes the relative part of a SQLite URI, lexically.
@@ -815,7 +819,10 @@ mod tests {
         for raw in ["%", "%4", "%zz", "a%g1"] {
             assert!(decode(raw, "path", false).is_err(), "{raw:?}");
         }
-        assert_eq!(decode("a+b%2B", "options", true).ok().as_deref(), Some("a b+"));
+        assert_eq!(
+            decode("a+b%2B", "options", true).ok().as_deref(),
+            Some("a b+")
+        );
         assert_eq!(decode("a+b", "path", false).ok().as_deref(), Some("a+b"));
     }
 

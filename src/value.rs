@@ -79,6 +79,10 @@ pub enum SqlType {
 ///
 /// Implemented for `i32`, `i64`, `f64`, `bool`, `String`, `Vec<u8>` and
 /// `Option` of each (an `Option` column is nullable).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported column type",
+    note = "supported: i32, i64, f64, bool, String, Vec<u8>, and Option of each"
+)]
 pub trait SqlValue: Sized + Send + Sync + 'static {
     /// The SQL type of the column.
     const SQL_TYPE: SqlType;
@@ -221,6 +225,10 @@ impl<T: SqlValue> SqlValue for Option<T> {
 /// Integer keys (`i32`, `i64`) are assigned by the database on insert: a
 /// model whose key is `0` is new and gets its key at commit. Text keys are
 /// always given by the caller.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported primary key type",
+    note = "supported: i32 and i64 (assigned by the database), String (given by the caller)"
+)]
 pub trait PrimaryKey: SqlValue + Clone + fmt::Debug + PartialEq {
     /// Whether the database generates the key on insert.
     const GENERATED: bool;

@@ -207,7 +207,10 @@ fn round_trip_user() {
         username: "ada".into(),
         email: Some("ada@example.com".into()),
     };
-    assert_eq!(User::from_values(user.to_values()).expect("round trip"), user);
+    assert_eq!(
+        User::from_values(user.to_values()).expect("round trip"),
+        user
+    );
 }
 
 #[test]
@@ -224,10 +227,16 @@ fn short_row_is_a_conversion_error_naming_the_missing_column() {
         other => panic!("expected a conversion error, got {other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains("2 values given for the 3 columns of table `user`"), "{message}");
+    assert!(
+        message.contains("2 values given for the 3 columns of table `user`"),
+        "{message}"
+    );
 
     let err = User::from_values(Vec::new()).expect_err("an empty row must be an error");
-    assert!(matches!(&err, Error::Conversion { column, .. } if column == "id"), "{err:?}");
+    assert!(
+        matches!(&err, Error::Conversion { column, .. } if column == "id"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -241,7 +250,10 @@ fn long_row_is_an_error() {
     values.push(Value::Null);
     let err = User::from_values(values).expect_err("an extra value must be an error");
     assert!(matches!(err, Error::Query(_)), "{err:?}");
-    assert!(err.to_string().contains("4 values for the 3 columns"), "{err}");
+    assert!(
+        err.to_string().contains("4 values for the 3 columns"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -266,7 +278,10 @@ fn renamed_columns_are_read_by_their_column_name() {
         owner: 1,
         token: "k".into(),
     };
-    assert_eq!(APIKey::from_values(key.to_values()).expect("round trip"), key);
+    assert_eq!(
+        APIKey::from_values(key.to_values()).expect("round trip"),
+        key
+    );
 }
 
 #[test]

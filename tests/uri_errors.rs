@@ -68,12 +68,41 @@ const NOTHING: Good = Good {
 };
 
 const GOOD: &[Good] = &[
-    Good { input: "sqlite://", scheme: "sqlite", ..NOTHING },
-    Good { input: "sqlite:///", scheme: "sqlite", database: Some(""), ..NOTHING },
-    Good { input: "sqlite:///:memory:", scheme: "sqlite", database: Some(":memory:"), ..NOTHING },
-    Good { input: "sqlite:///rel.db", scheme: "sqlite", database: Some("rel.db"), ..NOTHING },
-    Good { input: "sqlite:///data/rel.db", scheme: "sqlite", database: Some("data/rel.db"), ..NOTHING },
-    Good { input: "sqlite:////abs/path.db", scheme: "sqlite", database: Some("/abs/path.db"), ..NOTHING },
+    Good {
+        input: "sqlite://",
+        scheme: "sqlite",
+        ..NOTHING
+    },
+    Good {
+        input: "sqlite:///",
+        scheme: "sqlite",
+        database: Some(""),
+        ..NOTHING
+    },
+    Good {
+        input: "sqlite:///:memory:",
+        scheme: "sqlite",
+        database: Some(":memory:"),
+        ..NOTHING
+    },
+    Good {
+        input: "sqlite:///rel.db",
+        scheme: "sqlite",
+        database: Some("rel.db"),
+        ..NOTHING
+    },
+    Good {
+        input: "sqlite:///data/rel.db",
+        scheme: "sqlite",
+        database: Some("data/rel.db"),
+        ..NOTHING
+    },
+    Good {
+        input: "sqlite:////abs/path.db",
+        scheme: "sqlite",
+        database: Some("/abs/path.db"),
+        ..NOTHING
+    },
     Good {
         input: "sqlite:///app.db?mode=ro",
         scheme: "sqlite",
@@ -88,8 +117,18 @@ const GOOD: &[Good] = &[
         database: Some("app.db"),
         ..NOTHING
     },
-    Good { input: "SQLite:///App.db", scheme: "sqlite", database: Some("App.db"), ..NOTHING },
-    Good { input: "  sqlite:///app.db\n", scheme: "sqlite", database: Some("app.db"), ..NOTHING },
+    Good {
+        input: "SQLite:///App.db",
+        scheme: "sqlite",
+        database: Some("App.db"),
+        ..NOTHING
+    },
+    Good {
+        input: "  sqlite:///app.db\n",
+        scheme: "sqlite",
+        database: Some("app.db"),
+        ..NOTHING
+    },
     Good {
         input: "postgresql://ada:hunter2@db.example.com:5432/app",
         scheme: "postgresql",
@@ -221,10 +260,36 @@ const GOOD: &[Good] = &[
         database: Some("app"),
         ..NOTHING
     },
-    Good { input: "postgresql://h:5432", scheme: "postgresql", host: Some("h"), port: Some(5432), ..NOTHING },
-    Good { input: "postgresql://h:/db", scheme: "postgresql", host: Some("h"), database: Some("db"), ..NOTHING },
-    Good { input: "postgresql://h:65535/", scheme: "postgresql", host: Some("h"), port: Some(65535), database: Some(""), ..NOTHING },
-    Good { input: "postgresql://h:00080/db", scheme: "postgresql", host: Some("h"), port: Some(80), database: Some("db"), ..NOTHING },
+    Good {
+        input: "postgresql://h:5432",
+        scheme: "postgresql",
+        host: Some("h"),
+        port: Some(5432),
+        ..NOTHING
+    },
+    Good {
+        input: "postgresql://h:/db",
+        scheme: "postgresql",
+        host: Some("h"),
+        database: Some("db"),
+        ..NOTHING
+    },
+    Good {
+        input: "postgresql://h:65535/",
+        scheme: "postgresql",
+        host: Some("h"),
+        port: Some(65535),
+        database: Some(""),
+        ..NOTHING
+    },
+    Good {
+        input: "postgresql://h:00080/db",
+        scheme: "postgresql",
+        host: Some("h"),
+        port: Some(80),
+        database: Some("db"),
+        ..NOTHING
+    },
     Good {
         input: "postgresql://h/my%20db?application_name=my+app&sslmode=require",
         scheme: "postgresql",
@@ -241,7 +306,13 @@ const GOOD: &[Good] = &[
         options: &[("flag", ""), ("x", "a=b&c+"), ("y", "")],
         ..NOTHING
     },
-    Good { input: "postgresql://h/db?", scheme: "postgresql", host: Some("h"), database: Some("db"), ..NOTHING },
+    Good {
+        input: "postgresql://h/db?",
+        scheme: "postgresql",
+        host: Some("h"),
+        database: Some("db"),
+        ..NOTHING
+    },
     Good {
         input: "x-custom.v2+drv-1.0://h/db",
         scheme: "x-custom.v2",
@@ -264,9 +335,17 @@ fn good_uris_parse_into_their_parts() {
         assert_eq!(uri.host(), case.host, "host of {input:?}");
         assert_eq!(uri.port(), case.port, "port of {input:?}");
         assert_eq!(uri.database(), case.database, "database of {input:?}");
-        assert_eq!(uri.options().collect::<Vec<_>>(), case.options, "options of {input:?}");
+        assert_eq!(
+            uri.options().collect::<Vec<_>>(),
+            case.options,
+            "options of {input:?}"
+        );
         for (name, value) in case.options {
-            assert_eq!(uri.option(name), Some(*value), "option {name:?} of {input:?}");
+            assert_eq!(
+                uri.option(name),
+                Some(*value),
+                "option {name:?} of {input:?}"
+            );
         }
     }
 }
@@ -275,7 +354,11 @@ fn good_uris_parse_into_their_parts() {
 fn from_str_is_parse() {
     for case in GOOD {
         let parsed: Result<DatabaseUri, Error> = case.input.parse();
-        assert!(matches!(parsed, Ok(uri) if uri == parse(case.input)), "{:?}", case.input);
+        assert!(
+            matches!(parsed, Ok(uri) if uri == parse(case.input)),
+            "{:?}",
+            case.input
+        );
     }
 }
 
@@ -297,13 +380,19 @@ fn to_url_string_with_password_round_trips() {
         let rendered = uri.to_url_string_with_password();
         let again = parse(&rendered);
         assert_eq!(again, uri, "{:?} rendered as {rendered:?}", case.input);
-        assert_eq!(again.to_url_string_with_password(), rendered, "{:?}", case.input);
+        assert_eq!(
+            again.to_url_string_with_password(),
+            rendered,
+            "{:?}",
+            case.input
+        );
     }
 }
 
 #[test]
 fn to_url_string_with_password_encodes_what_must_be() {
-    let uri = parse("postgresql+tokio://us%40er:p%40ss%3Aw%25rd%2F%3F%23@h:5/my%20db?a=b%26c&d=e+f");
+    let uri =
+        parse("postgresql+tokio://us%40er:p%40ss%3Aw%25rd%2F%3F%23@h:5/my%20db?a=b%26c&d=e+f");
     assert_eq!(
         uri.to_url_string_with_password(),
         "postgresql+tokio://us%40er:p%40ss%3Aw%25rd%2F%3F%23@h:5/my%20db?a=b%26c&d=e%20f"
@@ -320,14 +409,26 @@ fn to_url_string_with_password_encodes_what_must_be() {
 
 #[test]
 fn equality_compares_every_part() {
-    assert_eq!(parse("postgresql://a:b@h/db"), parse("POSTGRESQL://a:b@h/db"));
-    assert_eq!(parse("postgresql://a:b@h/db"), parse("postgresql://a:%62@h/db"));
-    assert_ne!(parse("postgresql://a:b@h/db"), parse("postgresql://a:c@h/db"));
+    assert_eq!(
+        parse("postgresql://a:b@h/db"),
+        parse("POSTGRESQL://a:b@h/db")
+    );
+    assert_eq!(
+        parse("postgresql://a:b@h/db"),
+        parse("postgresql://a:%62@h/db")
+    );
+    assert_ne!(
+        parse("postgresql://a:b@h/db"),
+        parse("postgresql://a:c@h/db")
+    );
     assert_ne!(parse("postgresql://a:@h/db"), parse("postgresql://a@h/db"));
     assert_ne!(parse("postgresql://h/db?x=1"), parse("postgresql://h/db"));
     assert_ne!(parse("sqlite://"), parse("sqlite:///"));
     // Same decoded path, but only the first was written as an absolute path.
-    assert_ne!(parse("sqlite:////etc/passwd"), parse("sqlite:///%2Fetc%2Fpasswd"));
+    assert_ne!(
+        parse("sqlite:////etc/passwd"),
+        parse("sqlite:///%2Fetc%2Fpasswd")
+    );
 }
 
 // ------------------------------------------------------------------ bad URIs
@@ -356,7 +457,10 @@ const BAD: &[(&str, &str)] = &[
     ("postgresql+to/kio://h/db", "driver"),
     ("postgresql://u:hunter2@h:99999/db", "port"),
     ("postgresql://u:hunter2@h:65536/db", "port"),
-    ("postgresql://u:hunter2@h:123456789012345678901234567890/db", "port"),
+    (
+        "postgresql://u:hunter2@h:123456789012345678901234567890/db",
+        "port",
+    ),
     ("postgresql://u:hunter2@h:0/db", "port"),
     ("postgresql://u:hunter2@h:5a/db", "port"),
     ("postgresql://u:hunter2@h:-1/db", "port"),
@@ -407,7 +511,9 @@ fn bad_uris_name_the_part_and_hide_the_password() {
     for (input, expected_part) in BAD {
         match DatabaseUri::parse(input) {
             Err(error @ Error::Uri { .. }) => {
-                let Error::Uri { part, message } = &error else { unreachable!() };
+                let Error::Uri { part, message } = &error else {
+                    unreachable!()
+                };
                 assert_eq!(part, expected_part, "part for {input:?} ({message})");
                 assert!(!message.is_empty(), "{input:?}");
                 for text in [message.clone(), error.to_string(), format!("{error:?}")] {
@@ -433,7 +539,14 @@ fn bad_uris_with_encoded_passwords_hide_every_form() {
                 encoded.push_str(&format!("%{byte:02X}"));
             }
         }
-        for tail in ["h:bad/db", "h/db?a=1&a=2", "h/db#x", ":1/db", "h/%zz", "[::1/db"] {
+        for tail in [
+            "h:bad/db",
+            "h/db?a=1&a=2",
+            "h/db#x",
+            ":1/db",
+            "h/%zz",
+            "[::1/db",
+        ] {
             let input = format!("postgresql://u:{encoded}@{tail}");
             match DatabaseUri::parse(&input) {
                 Err(error) => {
@@ -498,9 +611,21 @@ fn pathological_inputs_do_not_panic() {
 #[test]
 fn display_and_debug_hide_the_password() {
     let cases = [
-        ("postgresql://ada:hunter2@h/db", "postgresql://ada:***@h/db", "hunter2"),
-        ("postgresql://ada:s%40cret@h/db", "postgresql://ada:***@h/db", "s@cret"),
-        ("postgresql://:hunter2@h/db", "postgresql://:***@h/db", "hunter2"),
+        (
+            "postgresql://ada:hunter2@h/db",
+            "postgresql://ada:***@h/db",
+            "hunter2",
+        ),
+        (
+            "postgresql://ada:s%40cret@h/db",
+            "postgresql://ada:***@h/db",
+            "s@cret",
+        ),
+        (
+            "postgresql://:hunter2@h/db",
+            "postgresql://:***@h/db",
+            "hunter2",
+        ),
         ("mysql://root:@h/test", "mysql://root:***@h/test", ""),
         ("mysql://root@h/test", "mysql://root@h/test", ""),
         (
@@ -508,7 +633,11 @@ fn display_and_debug_hide_the_password() {
             "postgresql+tokio://ada:***@[::1]:5432/db?sslmode=require&password=***",
             "hunter2",
         ),
-        ("postgresql://h/db?sslpassword=s%40cret", "postgresql://h/db?sslpassword=***", "s@cret"),
+        (
+            "postgresql://h/db?sslpassword=s%40cret",
+            "postgresql://h/db?sslpassword=***",
+            "s@cret",
+        ),
     ];
     for (input, shown, secret) in cases {
         let uri = parse(input);
@@ -520,15 +649,35 @@ fn display_and_debug_hide_the_password() {
                 assert_no_secret(&text, secret, input);
             }
         }
-        let shown_in_debug = if uri.password().is_some() { "password: Some(***)" } else { "password: None" };
-        assert!(debug.contains(shown_in_debug), "Debug of {input:?}: {debug}");
+        let shown_in_debug = if uri.password().is_some() {
+            "password: Some(***)"
+        } else {
+            "password: None"
+        };
+        assert!(
+            debug.contains(shown_in_debug),
+            "Debug of {input:?}: {debug}"
+        );
     }
 }
 
 #[test]
 fn debug_shows_the_other_parts() {
-    let debug = format!("{:?}", parse("postgresql+tokio://ada:hunter2@h:5/db?sslmode=require"));
-    for part in ["postgresql", "tokio", "ada", "\"h\"", "5", "db", "sslmode", "require", "***"] {
+    let debug = format!(
+        "{:?}",
+        parse("postgresql+tokio://ada:hunter2@h:5/db?sslmode=require")
+    );
+    for part in [
+        "postgresql",
+        "tokio",
+        "ada",
+        "\"h\"",
+        "5",
+        "db",
+        "sslmode",
+        "require",
+        "***",
+    ] {
         assert!(debug.contains(part), "{part} missing from {debug}");
     }
 }
@@ -541,19 +690,28 @@ fn take_option_removes_it() {
     assert_eq!(uri.take_option("busy_timeout").as_deref(), Some("5s"));
     assert_eq!(uri.take_option("busy_timeout"), None);
     assert_eq!(uri.option("busy_timeout"), None);
-    assert_eq!(uri.options().collect::<Vec<_>>(), [("mode", "ro"), ("cache", "shared")]);
+    assert_eq!(
+        uri.options().collect::<Vec<_>>(),
+        [("mode", "ro"), ("cache", "shared")]
+    );
     assert_eq!(uri.to_string(), "sqlite:///a.db?mode=ro&cache=shared");
 }
 
 #[test]
 fn unknown_options_are_named_with_the_known_ones() {
     let uri = parse("sqlite:///a.db?mode=ro&vfs=unix-none&immutable=1");
-    assert!(uri.reject_unknown_options("sqlite", &["mode", "vfs", "immutable"]).is_ok());
+    assert!(
+        uri.reject_unknown_options("sqlite", &["mode", "vfs", "immutable"])
+            .is_ok()
+    );
     match uri.reject_unknown_options("sqlite", &["mode", "busy_timeout"]) {
         Err(Error::Uri { part, message }) => {
             assert_eq!(part, "option \"vfs\"");
             assert!(message.contains("sqlite"), "{message}");
-            assert!(message.contains("mode") && message.contains("busy_timeout"), "{message}");
+            assert!(
+                message.contains("mode") && message.contains("busy_timeout"),
+                "{message}"
+            );
             assert!(!message.contains("unix-none"), "{message}");
         }
         other => panic!("expected Error::Uri, got {other:?}"),
@@ -583,7 +741,9 @@ fn unknown_option_errors_hide_the_password() {
 
 #[test]
 fn pool_options_stay_in_the_uri_for_the_pool_to_take() {
-    let uri = parse("sqlite:///a.db?pool_max_size=4&pool_timeout=500ms&pool_create_timeout=2.5&pool_recycle_timeout=2m");
+    let uri = parse(
+        "sqlite:///a.db?pool_max_size=4&pool_timeout=500ms&pool_create_timeout=2.5&pool_recycle_timeout=2m",
+    );
     assert_eq!(uri.option("pool_max_size"), Some("4"));
     assert_eq!(uri.option("pool_timeout"), Some("500ms"));
     assert_eq!(uri.option("pool_create_timeout"), Some("2.5"));
@@ -608,20 +768,47 @@ const SQLITE: &[(&str, Expected)] = &[
     ("sqlite://LOCALHOST", Expected::Memory),
     ("sqlite:///:memory:?cache=shared", Expected::Memory),
     ("sqlite:///app.db", Expected::File("/srv/instance/app.db")),
-    ("sqlite:///app.db?mode=ro", Expected::File("/srv/instance/app.db")),
-    ("sqlite://localhost/app.db", Expected::File("/srv/instance/app.db")),
-    ("sqlite:///data/app.db", Expected::File("/srv/instance/data/app.db")),
+    (
+        "sqlite:///app.db?mode=ro",
+        Expected::File("/srv/instance/app.db"),
+    ),
+    (
+        "sqlite://localhost/app.db",
+        Expected::File("/srv/instance/app.db"),
+    ),
+    (
+        "sqlite:///data/app.db",
+        Expected::File("/srv/instance/data/app.db"),
+    ),
     ("sqlite:///./app.db", Expected::File("/srv/instance/app.db")),
-    ("sqlite:///a/../app.db", Expected::File("/srv/instance/app.db")),
-    ("sqlite:///a//b/./c.db", Expected::File("/srv/instance/a/b/c.db")),
-    ("sqlite:///my%20app.db", Expected::File("/srv/instance/my app.db")),
+    (
+        "sqlite:///a/../app.db",
+        Expected::File("/srv/instance/app.db"),
+    ),
+    (
+        "sqlite:///a//b/./c.db",
+        Expected::File("/srv/instance/a/b/c.db"),
+    ),
+    (
+        "sqlite:///my%20app.db",
+        Expected::File("/srv/instance/my app.db"),
+    ),
     ("sqlite:///..db", Expected::File("/srv/instance/..db")),
     ("sqlite:///...", Expected::File("/srv/instance/...")),
     ("sqlite:////abs/path.db", Expected::File("/abs/path.db")),
-    ("sqlite:////abs/path.db?mode=ro", Expected::File("/abs/path.db")),
-    ("sqlite://localhost//abs/path.db", Expected::File("/abs/path.db")),
+    (
+        "sqlite:////abs/path.db?mode=ro",
+        Expected::File("/abs/path.db"),
+    ),
+    (
+        "sqlite://localhost//abs/path.db",
+        Expected::File("/abs/path.db"),
+    ),
     // Written with four slashes, an absolute path is the user's explicit choice.
-    ("sqlite:////etc/../tmp/x.db", Expected::File("/etc/../tmp/x.db")),
+    (
+        "sqlite:////etc/../tmp/x.db",
+        Expected::File("/etc/../tmp/x.db"),
+    ),
     // Traversal out of the instance folder.
     ("sqlite:///../x.db", Expected::Error("path")),
     ("sqlite:///..", Expected::Error("path")),
@@ -690,7 +877,10 @@ fn relative_sqlite_paths_default_to_the_working_directory() {
         "{got:?}"
     );
     assert!(parse("sqlite:///../app.db").sqlite_location(None).is_err());
-    assert!(matches!(parse("sqlite://").sqlite_location(None), Ok(SqliteLocation::Memory)));
+    assert!(matches!(
+        parse("sqlite://").sqlite_location(None),
+        Ok(SqliteLocation::Memory)
+    ));
 }
 
 #[test]

@@ -35,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => panic!("the rendered URI does not parse: {e}"),
         };
         assert_eq!(again, uri, "round trip changed the parts");
-        assert_eq!(again.to_url_string_with_password(), rendered, "rendering is not stable");
+        assert_eq!(
+            again.to_url_string_with_password(),
+            rendered,
+            "rendering is not stable"
+        );
         for instance in [Some(Path::new("/instance")), None] {
             let before = uri.sqlite_location(instance);
             let after = again.sqlite_location(instance);

@@ -1,9 +1,9 @@
 //! Code generation: from a [`ModelDef`] to the `Model` impl, the column
 //! constants and the registry entry.
 //!
-//! Generated code names aludel's items only through `::aludel::__private` (and
-//! the trait as `::aludel::Model`), and std's through absolute paths, so it
-//! works whatever the user has in scope and needs no dependency but `aludel`.
+//! Generated code names aludel's items only through `::aludel::__private`, and
+//! std's through absolute paths, so it works whatever the user has in scope and
+//! needs no dependency but `aludel`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -32,7 +32,8 @@ fn generate(model: &ModelDef) -> TokenStream {
     let primary_key = model.primary_key;
     let key = model.key_field();
     let key_field = &key.ident;
-    // Trait uses are spanned at the key type, so `f64` as a key is reported there.
+    // Every use of the key's trait is spanned at the key's type, so an unsupported
+    // key type (`f64`) is reported there, not on the derive.
     let key_ty = &key.ty;
     let key_trait = quote_spanned!(key_ty.span()=> #p::PrimaryKey);
 
@@ -71,7 +72,7 @@ fn generate(model: &ModelDef) -> TokenStream {
 
     quote! {
         #[automatically_derived]
-        impl ::aludel::Model for #ident {
+        impl #p::Model for #ident {
             type Key = #key_ty;
 
             const TABLE: &'static #p::Table = &#p::Table {
@@ -124,7 +125,7 @@ fn generate(model: &ModelDef) -> TokenStream {
         }
 
         #p::inventory::submit! {
-            #p::ModelEntry { table: <#ident as ::aludel::Model>::TABLE }
+            #p::ModelEntry { table: <#ident as #p::Model>::TABLE }
         }
     }
 }

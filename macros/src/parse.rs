@@ -9,16 +9,16 @@ use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, Data, DataStruct, DeriveInput, Error, Fields, Ident, LitStr, Result, Token, Type,
-    Visibility, token,
+    Attribute, Data, DataStruct, DeriveInput, Error, Fields, Ident, LitStr, Meta, Result, Token,
+    Type, Visibility, token,
 };
 
 use crate::case::{camel_to_snake_case, constant_name};
 
 /// The attribute keys allowed on the struct, for error messages.
-const STRUCT_KEYS: &str = "`table`";
+const STRUCT_KEYS: &str = "on the struct the only known key is `table`";
 /// The attribute keys allowed on a field, for error messages.
-const FIELD_KEYS: &str = "`primary_key`, `unique` and `column`";
+const FIELD_KEYS: &str = "on a field the known keys are `primary_key`, `unique` and `column`";
 
 /// A model as the derive understands it.
 pub(crate) struct ModelDef {
@@ -103,8 +103,8 @@ impl ModelDef {
         if !input.generics.params.is_empty() {
             return Err(Error::new_spanned(
                 &input.generics,
-                "#[derive(Model)] does not support generic structs: a model is one table with \
-                 fixed column types; remove the generic parameters",
+                "`#[derive(Model)]` does not support generic parameters or lifetimes: a model \
+                 is one table with fixed, owned column types",
             ));
         }
 
@@ -148,8 +148,9 @@ impl ModelDef {
                         errors.push(Error::new(
                             span,
                             format!(
-                                "`{}` is already the primary key; a model has exactly one \
-                                 primary key column (composite keys are not supported)",
+                                "`{name}` cannot also be the primary key: `{}` already is. \
+                                 A model has exactly one primary key column (composite keys \
+                                 are not supported)",
                                 first.ident.unraw()
                             ),
                         ));
@@ -164,7 +165,7 @@ impl ModelDef {
             };
             if let Some(first) = columns.get(&column) {
                 let message = format!(
-                    "column `{column}` is already the column of field `{}`; \
+                    "field `{}` already maps to column `{column}`; \
                      give one of them another name with `#[aludel(column = \"...\")]`",
                     first.unraw()
                 );
@@ -217,10 +218,8 @@ impl ModelDef {
             });
         }
 
-        let primary_key = match marked_key {
-            Some(index) => Some(index),
-            None => fields.iter().position(|f| f.ident.unraw() == "id"),
-        };
+        let primary_key =
+            marked_key.or_else(|| fields.iter().position(|f| f.ident.unraw() == "id"));
         let Some(primary_key) = primary_key else {
             return Err(errors.fail(Error::new(
                 input.ident.span(),
@@ -253,7 +252,9 @@ impl ModelDef {
 }
 
 /// The named fields of a struct, or an error saying why the input is not one.
-fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn::Field, Token![,]>> {
+fn named_fields(
+    input: &DeriveInput,
+) -> Result<&syn::punctuated::Punctuated<syn::Field, Token![,]>> {
     let ident = &input.ident;
     match &input.data {
         Data::Struct(DataStruct {
@@ -265,7 +266,7 @@ fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn:
             ..
         }) => Err(Error::new_spanned(
             unnamed,
-            "#[derive(Model)] needs named fields, one per column: a tuple struct has no \
+            "`#[derive(Model)]` needs named fields, one per column: a tuple struct has no \
              column names. Write `struct Name { id: i64, ... }`",
         )),
         Data::Struct(DataStruct {
@@ -274,14 +275,14 @@ fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn:
             ..
         }) => Err(Error::new_spanned(
             quote!(#struct_token #ident #semi_token),
-            "#[derive(Model)] needs named fields, one per column: a unit struct has no \
+            "`#[derive(Model)]` needs named fields, one per column: a unit struct has no \
              columns. Write `struct Name { id: i64, ... }`",
         )),
         Data::Enum(data) => {
             let enum_token = data.enum_token;
             Err(Error::new_spanned(
                 quote!(#enum_token #ident),
-                "#[derive(Model)] works on structs with named fields only: a model is one \
+                "`#[derive(Model)]` works on structs with named fields only: a model is one \
                  table row, a field per column",
             ))
         }
@@ -289,7 +290,7 @@ fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn:
             let union_token = data.union_token;
             Err(Error::new_spanned(
                 quote!(#union_token #ident),
-                "#[derive(Model)] works on structs with named fields only: a model is one \
+                "`#[derive(Model)]` works on structs with named fields only: a model is one \
                  table row, a field per column",
             ))
         }
@@ -299,7 +300,7 @@ fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn:
 /// Reads `#[aludel(table = "...")]` from the struct's attributes.
 fn struct_table(attrs: &[Attribute], errors: &mut Errors) -> Option<LitStr> {
     let mut table: Option<LitStr> = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("aludel")) {
+    for attr in aludel_attrs(attrs, STRUCT_KEYS, errors) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 let lit = string_value(&meta, "table", "the table name")?;
@@ -315,13 +316,12 @@ fn struct_table(attrs: &[Attribute], errors: &mut Errors) -> Option<LitStr> {
                 Err(Error::new_spanned(
                     &meta.path,
                     format!(
-                        "`{}` goes on a field, not on the struct; on the struct the known \
-                         key is {STRUCT_KEYS}",
+                        "`{}` goes on a field, not on the struct; {STRUCT_KEYS}",
                         path_text(&meta.path)
                     ),
                 ))
             } else {
-                Err(unknown_key(&meta.path, "on the struct", STRUCT_KEYS))
+                Err(unknown_key(&meta.path, STRUCT_KEYS))
             }
         });
         if let Err(e) = parsed {
@@ -338,7 +338,7 @@ fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         unique: None,
         column: None,
     };
-    for attr in attrs.iter().filter(|a| a.path().is_ident("aludel")) {
+    for attr in aludel_attrs(attrs, FIELD_KEYS, errors) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("primary_key") {
                 flag(&meta, "primary_key", &mut out.primary_key)
@@ -354,13 +354,10 @@ fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
             } else if meta.path.is_ident("table") {
                 Err(Error::new_spanned(
                     &meta.path,
-                    format!(
-                        "`table` goes on the struct, not on a field; on a field the known \
-                         keys are {FIELD_KEYS}"
-                    ),
+                    format!("`table` goes on the struct, not on a field; {FIELD_KEYS}"),
                 ))
             } else {
-                Err(unknown_key(&meta.path, "on a field", FIELD_KEYS))
+                Err(unknown_key(&meta.path, FIELD_KEYS))
             }
         });
         if let Err(e) = parsed {
@@ -412,14 +409,31 @@ fn string_value(meta: &ParseNestedMeta<'_>, key: &str, what: &str) -> Result<Lit
 }
 
 /// The error for a key the derive does not know.
-fn unknown_key(path: &syn::Path, place: &str, known: &str) -> Error {
+fn unknown_key(path: &syn::Path, known: &str) -> Error {
     Error::new_spanned(
         path,
-        format!(
-            "unknown aludel attribute `{}`; {place} the known keys are {known}",
-            path_text(path)
-        ),
+        format!("unknown aludel attribute `{}`; {known}", path_text(path)),
     )
+}
+
+/// The `#[aludel(...)]` attributes among `attrs`; an `#[aludel]` or
+/// `#[aludel = ...]` is reported, not returned.
+fn aludel_attrs<'a>(
+    attrs: &'a [Attribute],
+    known: &str,
+    errors: &mut Errors,
+) -> Vec<&'a Attribute> {
+    let mut lists = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("aludel")) {
+        match &attr.meta {
+            Meta::List(_) => lists.push(attr),
+            Meta::Path(_) | Meta::NameValue(_) => errors.push(Error::new_spanned(
+                attr,
+                format!("write the keys in parentheses, `#[aludel(...)]`; {known}"),
+            )),
+        }
+    }
+    lists
 }
 
 /// A path as written, without the spaces token printing adds.

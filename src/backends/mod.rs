@@ -89,6 +89,22 @@ impl fmt::Debug for Row {
 /// Rows pulled lazily from a connection. See the [module docs](self) for its contract.
 pub type RowStream = BoxStream<'static, Result<Row>>;
 
+/// Emits the event every backend sends per statement, on target `aludel::sql`
+/// at DEBUG level: the SQL, the number of bound values (never the values:
+/// they may be secrets), the rows returned or affected, and the time taken.
+/// Subscribe to it to echo statements, as `SQLALCHEMY_ECHO` does.
+pub fn trace_statement(backend: &'static str, sql: &str, params: usize, rows: u64, elapsed: std::time::Duration) {
+    tracing::debug!(
+        target: "aludel::sql",
+        backend,
+        sql,
+        params,
+        rows,
+        elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        "statement"
+    );
+}
+
 /// What one statement of a batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {

@@ -20,7 +20,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::FutureExt as _;
@@ -28,7 +28,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OpenFlags, ToSql};
 use tokio::sync::mpsc;
 
-use crate::backends::{Backend, BackendContext, Connection, Outcome, Row, RowStream};
+use crate::backends::{Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement};
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, SqliteDialect};
 use crate::query::render::Statement;
@@ -51,7 +51,7 @@ pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dy
         None => DEFAULT_BUSY_TIMEOUT,
     };
     let mode = match uri.take_option("mode").as_deref() {
-        None | Some("rwc") => Mode::ReadWriteCreate,
+        None | Some("rwc") => Mode::Create,
         Some("rw") => Mode::ReadWrite,
         Some("ro") => Mode::ReadOnly,
         Some(other) => {
@@ -80,7 +80,7 @@ pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dy
 enum Mode {
     ReadOnly,
     ReadWrite,
-    ReadWriteCreate,
+    Create,
 }
 
 #[derive(Debug)]
@@ -127,7 +127,7 @@ fn memory_flags() -> OpenFlags {
 /// Creates the folder (0700) and an empty database file (0600) before SQLite
 /// opens it, so neither is ever readable by others under a lax umask.
 fn prepare_file(path: &Path, mode: Mode) -> Result<()> {
-    if mode != Mode::ReadWriteCreate || path.exists() {
+    if mode != Mode::Create || path.exists() {
         return Ok(());
     }
     let io = |e: std::io::Error| Error::Backend {
@@ -186,7 +186,7 @@ impl Backend for SqliteBackend {
                 let access = match self.mode {
                     Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
                     Mode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
-                    Mode::ReadWriteCreate => {
+                    Mode::Create => {
                         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
                     }
                 };
@@ -323,6 +323,14 @@ fn run_statements(conn: &mut rusqlite::Connection, statements: &[Statement]) -> 
 }
 
 fn run_statement(conn: &mut rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Outcome> {
+    let started = Instant::now();
+    let outcome = execute_statement(conn, statement)?;
+    let rows = outcome.rows_affected.max(outcome.rows.len() as u64);
+    trace_statement(NAME, &statement.sql, statement.params.len(), rows, started.elapsed());
+    Ok(outcome)
+}
+
+fn execute_statement(conn: &mut rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Outcome> {
     let mut prepared = conn.prepare_cached(&statement.sql)?;
     bind(&mut prepared, &statement.params)?;
     if prepared.column_count() == 0 {
@@ -516,6 +524,8 @@ fn produce_rows(
     statement: &Statement,
     sender: &mpsc::Sender<Result<Vec<Row>>>,
 ) -> Result<()> {
+    let started = Instant::now();
+    let mut sent = 0u64;
     let result = (|| -> rusqlite::Result<()> {
         let mut prepared = conn.prepare_cached(&statement.sql)?;
         bind(&mut prepared, &statement.params)?;
@@ -526,6 +536,7 @@ fn produce_rows(
         while let Some(row) = rows.next()? {
             batch.push(Row::new(Arc::clone(&columns), read_row(row, width)?));
             if batch.len() == STREAM_BATCH {
+                sent += STREAM_BATCH as u64;
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
                 if sender.blocking_send(Ok(full)).is_err() {
                     return Ok(());
@@ -533,10 +544,12 @@ fn produce_rows(
             }
         }
         if !batch.is_empty() {
+            sent += batch.len() as u64;
             let _ = sender.blocking_send(Ok(batch));
         }
         Ok(())
     })();
+    trace_statement(NAME, &statement.sql, statement.params.len(), sent, started.elapsed());
     if let Err(e) = result {
         let _ = sender.blocking_send(Err(map_error(e)));
     }

@@ -268,11 +268,11 @@ impl Session {
 
     /// After a failure: roll back, and make everything flushed pending again.
     async fn roll_back_transaction(&mut self) {
-        if let Some(mut connection) = self.connection.take() {
-            if connection.rollback().await.is_err() {
-                // State unknown: never lend it again.
-                let _ = deadpool::managed::Object::take(connection);
-            }
+        if let Some(mut connection) = self.connection.take()
+            && connection.rollback().await.is_err()
+        {
+            // State unknown: never lend it again.
+            let _ = deadpool::managed::Object::take(connection);
         }
         forget_keys(&self.flushed);
         forget_keys(&self.pending);

@@ -321,8 +321,8 @@ impl Plan {
                             outcome.rows.len()
                         )));
                     }
-                    for (slot, row) in slots.iter().zip(&outcome.rows) {
-                        slot.lock().key = row.values().first().cloned();
+                    for (slot, key) in slots.iter().zip(keys_in_insert_order(&outcome.rows)) {
+                        slot.lock().key = Some(key);
                     }
                 }
                 Purpose::Update { table, key } if outcome.rows_affected != 1 => {
@@ -342,6 +342,28 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// The generated keys of one multi-row INSERT, in the order of its VALUES rows.
+///
+/// Databases do not promise to return `RETURNING` rows in insert order. They
+/// do assign integer keys in increasing order as the VALUES rows are
+/// processed (SQLite's next rowid, a sequence, an auto-increment counter),
+/// so sorting the keys recovers the order whatever order they came back in.
+fn keys_in_insert_order(rows: &[crate::backends::Row]) -> Vec<Value> {
+    let mut keys: Vec<Value> = rows
+        .iter()
+        .map(|row| row.values().first().cloned().unwrap_or(Value::Null))
+        .collect();
+    let as_int = |v: &Value| match v {
+        Value::I64(n) => Some(*n),
+        Value::I32(n) => Some(i64::from(*n)),
+        _ => None,
+    };
+    if keys.iter().all(|k| as_int(k).is_some()) {
+        keys.sort_by_key(|k| as_int(k).unwrap_or_default());
+    }
+    keys
 }
 
 /// Marks the slots of `ops` committed.

@@ -2,7 +2,12 @@
 //! of a private model, `unsafe_code` forbidden (the registration must not trip it),
 //! and Rust 2018 idioms.
 #![forbid(unsafe_code)]
-#![deny(warnings, rust_2018_idioms, unreachable_pub, missing_debug_implementations)]
+#![deny(
+    warnings,
+    rust_2018_idioms,
+    unreachable_pub,
+    missing_debug_implementations
+)]
 
 use aludel::Model;
 
@@ -21,8 +26,14 @@ mod inner {
 }
 
 fn main() {
-    let p = Private { id: 1, unused_field_constant: None };
-    let r = inner::Restricted { id: 1, name: String::new() };
+    let p = Private {
+        id: 1,
+        unused_field_constant: None,
+    };
+    let r = inner::Restricted {
+        id: 1,
+        name: String::new(),
+    };
     assert_eq!(p.key(), Some(p.id));
     assert_eq!(r.key(), Some(r.id));
     assert!(r.name.is_empty() && p.unused_field_constant.is_none());

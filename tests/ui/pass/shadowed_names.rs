@@ -1,7 +1,7 @@
 //! The generated code uses absolute paths only: names the user shadows
 //! (`Option`, `Result`, `Vec`, `Some`, `Error`, a local `aludel`-free scope)
 //! do not break it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 mod models {
     struct Option;
@@ -35,7 +35,11 @@ mod models {
 use aludel::Model;
 
 fn main() {
-    let s = models::Shadowed { id: 0, name: "x".into(), note: None };
+    let s = models::Shadowed {
+        id: 0,
+        name: "x".into(),
+        note: None,
+    };
     assert_eq!(s.key(), None);
     let back = models::Shadowed::from_values(s.to_values()).unwrap();
     assert_eq!(back.name, "x");

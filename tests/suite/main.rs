@@ -1,0 +1,22 @@
+//! The behaviour suite: every behaviour of the foundation, run once per
+//! backend (see `tests/common/mod.rs`). One file per concern, named after
+//! what it guards.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod models;
+
+//mod cancellation;
+mod isolation;
+mod lookups;
+//mod pool_timeout;
+mod results;
+mod rollback;
+mod schema;
+mod select_filters;
+//mod session_drop;
+//mod sqlite_concurrency;
+//mod sqlite_memory;
+mod streaming;
+//mod types_roundtrip;
+mod unit_of_work;

@@ -1,0 +1,79 @@
+//! A failed commit rolls everything back and keeps the pending work;
+//! `rollback()` discards it, and a fixed batch then commits.
+
+use aludel::prelude::*;
+use aludel::{Added, ConstraintKind};
+
+use crate::common::{TestDb, TestResult, backend_tests};
+use crate::models::User;
+
+backend_tests!(failed_commit_rolls_back_and_keeps_pending_work);
+
+const BATCH: usize = 1_000;
+/// The batch position that repeats an earlier username.
+const DUPLICATE_AT: usize = 500;
+
+fn batch(duplicate: bool) -> Vec<User> {
+    (0..BATCH)
+        .map(|i| {
+            let n = if duplicate && i == DUPLICATE_AT { 7 } else { i };
+            User::new(format!("user-{n:04}"), Some("batch@example.com"))
+        })
+        .collect()
+}
+
+async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResult {
+    let db = t.database().await?;
+    let mut seed = db.session();
+    seed.add_all([User::new("seed-a", None), User::new("seed-b", None)]);
+    seed.commit().await?;
+    let before = seed.execute(select::<User>().order_by(User::ID.asc())).await?.all().await?;
+    assert_eq!(before.len(), 2);
+
+    let mut s = db.session();
+    let handles = s.add_all(batch(true));
+    assert_eq!(s.pending_len(), BATCH);
+    for attempt in 0..2 {
+        // The pending work survives a failure, so the same commit fails the same way.
+        let err = match s.commit().await {
+            Ok(()) => return Err(format!("attempt {attempt}: a duplicate username committed").into()),
+            Err(e) => e,
+        };
+        match &err {
+            Error::Constraint {
+                kind: ConstraintKind::Unique,
+                table: Some(table),
+                column: Some(column),
+                ..
+            } if table == "user" && column == "username" => {}
+            other => return Err(format!("attempt {attempt}: unexpected error {other:?}").into()),
+        }
+        assert!(err.is_constraint(ConstraintKind::Unique));
+        assert_eq!(s.pending_len(), BATCH, "attempt {attempt}: the pending work is kept");
+        assert!(!s.in_transaction(), "attempt {attempt}: the transaction was rolled back");
+        assert!(handles.iter().all(|h: &Added<User>| h.key().is_none() && !h.is_committed()));
+
+        let now = db.session().execute(select::<User>().order_by(User::ID.asc())).await?.all().await?;
+        assert_eq!(now, before, "attempt {attempt}: a failed commit changed the table");
+    }
+
+    // Pending models cannot be edited: discard them and add the fixed batch.
+    s.rollback().await?;
+    assert_eq!(s.pending_len(), 0);
+    assert!(!s.in_transaction());
+    let handles = s.add_all(batch(false));
+    s.commit().await?;
+    assert_eq!(s.pending_len(), 0);
+    let keys: Vec<i64> = handles.iter().filter_map(Added::key).collect();
+    assert_eq!(keys.len(), BATCH);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys in add order");
+    assert!(handles.iter().all(Added::is_committed));
+
+    let mut check = db.session();
+    assert_eq!(check.count(&select::<User>()).await?, (BATCH + 2) as u64);
+    let last = check.get_or_404::<User>(keys[BATCH - 1]).await?;
+    assert_eq!(last.username, format!("user-{:04}", BATCH - 1));
+    let fixed = check.get_or_404::<User>(keys[DUPLICATE_AT]).await?;
+    assert_eq!(fixed.username, format!("user-{DUPLICATE_AT:04}"));
+    Ok(())
+}
