@@ -84,7 +84,9 @@ impl Database {
             return Ok(());
         }
         let mut connection = pool::checkout(&self.inner.pool).await?;
-        connection.transact(statements).await.map(drop)
+        let result = connection.transact(statements).await.map(drop);
+        self.inner.backend.schema_changed();
+        result
     }
 
     /// Runs `select` on a connection of its own and returns the result,

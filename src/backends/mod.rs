@@ -26,6 +26,10 @@
 //! - **Map constraint failures** to [`Error::Constraint`] with the kind, and
 //!   the table and column where the database names them.
 
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -125,6 +129,12 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
 
     /// Opens a new connection. Called by the pool.
     async fn connect(&self) -> Result<Box<dyn Connection>>;
+
+    /// Called after `create_all` / `drop_all` changed the schema: backends
+    /// that cache prepared statements per connection must stop reusing them
+    /// (on every connection of the pool, not only the one that ran the DDL).
+    /// Synchronous and cheap: bump a generation counter the connections check.
+    fn schema_changed(&self) {}
 }
 
 /// One open connection. Used by one task at a time, through the pool.
@@ -202,6 +212,14 @@ fn registry() -> &'static RwLock<BTreeMap<String, BackendFactory>> {
         let mut map = BTreeMap::<String, BackendFactory>::new();
         #[cfg(feature = "sqlite")]
         map.insert("sqlite".to_owned(), sqlite::factory);
+        #[cfg(feature = "postgres")]
+        for scheme in ["postgres", "postgresql"] {
+            map.insert(scheme.to_owned(), postgres::factory);
+        }
+        #[cfg(feature = "mysql")]
+        for scheme in ["mysql", "mariadb"] {
+            map.insert(scheme.to_owned(), mysql::factory);
+        }
         RwLock::new(map)
     })
 }

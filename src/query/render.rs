@@ -107,7 +107,7 @@ impl<'d> Writer<'d> {
                 self.ident(column);
                 self.push(" LIKE ");
                 self.bind(pattern.clone());
-                self.push(" ESCAPE '\\'");
+                self.push(self.dialect.like_escape());
             }
             Expr::And(parts) => self.junction(parts, " AND ", "1 = 1"),
             Expr::Or(parts) => self.junction(parts, " OR ", "1 = 0"),
@@ -296,7 +296,11 @@ pub fn create_table(dialect: &dyn Dialect, table: &Table) -> Statement {
             w.push(&dialect.generated_key_clause(column.sql_type));
             continue;
         }
-        w.push(dialect.type_name(column.sql_type));
+        w.push(if column.primary_key || column.unique {
+            dialect.indexed_type_name(column.sql_type)
+        } else {
+            dialect.type_name(column.sql_type)
+        });
         if column.primary_key {
             w.push(" PRIMARY KEY");
         } else if column.unique {
@@ -307,6 +311,7 @@ pub fn create_table(dialect: &dyn Dialect, table: &Table) -> Statement {
         }
     }
     w.push(")");
+    w.push(dialect.create_table_suffix());
     w.finish()
 }
 

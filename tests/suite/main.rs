@@ -6,17 +6,17 @@
 mod common;
 mod models;
 
-//mod cancellation;
+mod cancellation;
 mod isolation;
 mod lookups;
-//mod pool_timeout;
+mod pool_timeout;
 mod results;
 mod rollback;
 mod schema;
 mod select_filters;
-//mod session_drop;
-//mod sqlite_concurrency;
-//mod sqlite_memory;
+mod session_drop;
+mod sqlite_concurrency;
+mod sqlite_memory;
 mod streaming;
-//mod types_roundtrip;
+mod types_roundtrip;
 mod unit_of_work;
