@@ -23,6 +23,10 @@
 //!   until the stream has ended or been dropped. A stream dropped half-way
 //!   must leave the connection usable for the next call (the backend drains or
 //!   cancels what is left), and nothing may run before the stream is first polled.
+//! - **Generated keys without `RETURNING`.** When the dialect says it has no
+//!   `RETURNING`, a statement with [`Statement::returns_generated_key`] set is
+//!   a single-row INSERT; its [`Outcome::rows`] must hold one row whose first
+//!   value is the key the database generated (MySQL's `LAST_INSERT_ID()`).
 //! - **Map constraint failures** to [`Error::Constraint`] with the kind, and
 //!   the table and column where the database names them.
 

@@ -16,6 +16,10 @@ pub struct Statement {
     pub sql: Arc<str>,
     /// One value per placeholder, in order.
     pub params: Vec<Value>,
+    /// A single-row INSERT on a database without `RETURNING`: the backend
+    /// answers with one row holding the key the database generated
+    /// (MySQL's `LAST_INSERT_ID()`).
+    pub returns_generated_key: bool,
 }
 
 impl Statement {
@@ -24,6 +28,7 @@ impl Statement {
         Statement {
             sql: sql.into(),
             params: Vec::new(),
+            returns_generated_key: false,
         }
     }
 }
@@ -71,6 +76,7 @@ impl<'d> Writer<'d> {
         Statement {
             sql: self.sql.into(),
             params: self.params,
+            returns_generated_key: false,
         }
     }
 
@@ -198,7 +204,8 @@ pub fn select_by_keys(dialect: &dyn Dialect, table: &Table, keys: &[Value]) -> S
 }
 
 /// A multi-row `INSERT`. With `generated_key`, the key column is left out
-/// and returned (`RETURNING`), in the order of `rows`.
+/// and returned: with `RETURNING` where the dialect has it; otherwise `rows`
+/// must hold one row, and the statement asks the backend for the generated key.
 ///
 /// Each row holds one value per column of `table`.
 pub fn insert(
@@ -239,16 +246,24 @@ pub fn insert(
         }
         w.push(")");
     }
-    if generated_key {
+    let returning = generated_key && dialect.supports_returning();
+    if returning {
         w.push(" RETURNING ");
         w.ident(table.key_column().name);
     }
-    w.finish()
+    let mut statement = w.finish();
+    statement.returns_generated_key = generated_key && !returning;
+    statement
 }
 
 /// How many rows of `table` one multi-row `INSERT` may carry under the
 /// dialect's bind-parameter limit.
 pub fn insert_rows_per_statement(dialect: &dyn Dialect, table: &Table, generated_key: bool) -> usize {
+    if generated_key && !dialect.supports_returning() {
+        // Without RETURNING only a single-row INSERT tells which key it got:
+        // keys of a multi-row INSERT need not be consecutive.
+        return 1;
+    }
     let per_row = table.columns.len() - usize::from(generated_key);
     (dialect.max_bind_parameters() / per_row.max(1)).max(1)
 }
