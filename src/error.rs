@@ -89,6 +89,17 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The transaction conflicted with a concurrent one (a serialization
+    /// failure or a deadlock: SQLSTATE 40001 / 40P01, MySQL 1213) and was
+    /// rolled back. Running it again may succeed:
+    /// [`Database::run_transaction`](crate::Database::run_transaction) does so.
+    #[error("the transaction conflicted with a concurrent one and was rolled back; run it again")]
+    TransactionConflict {
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// The connection broke while in use. It has been discarded, not returned to the pool.
     /// If this happened during a commit, the outcome of that commit is unknown.
     #[error("connection to the database was lost")]
@@ -151,6 +162,12 @@ impl Error {
     /// True for a [`Error::Constraint`] of the given kind.
     pub fn is_constraint(&self, kind: ConstraintKind) -> bool {
         matches!(self, Error::Constraint { kind: k, .. } if *k == kind)
+    }
+
+    /// True for errors after which running the whole transaction again may
+    /// succeed: [`Error::TransactionConflict`] and [`Error::Busy`].
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::TransactionConflict { .. } | Error::Busy { .. })
     }
 
     /// True for [`Error::ConnectionLost`]: the connection was discarded.

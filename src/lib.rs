@@ -9,6 +9,7 @@ pub mod model;
 mod pool;
 pub mod query;
 mod result;
+mod retry;
 pub mod schema;
 mod session;
 pub mod uri;
@@ -21,6 +22,7 @@ pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;
 pub use query::{Column, Condition, Order, Select, select};
 pub use result::{QueryResult, Scalars};
+pub use retry::RetryPolicy;
 pub use session::{Added, Session};
 pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
