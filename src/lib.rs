@@ -24,6 +24,7 @@ pub use query::{Column, Condition, Order, Select, select};
 pub use result::{QueryResult, Scalars};
 pub use retry::RetryPolicy;
 pub use session::{Added, Session};
+pub use uri::{DatabaseUri, SqliteLocation};
 pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
 /// The names most programs need: `use aludel::prelude::*;`.

@@ -96,15 +96,8 @@ impl fmt::Debug for Password {
 
 impl Drop for Password {
     fn drop(&mut self) {
-        wipe(std::mem::take(&mut self.0).into_bytes());
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
-}
-
-/// Overwrites `bytes` before freeing them. Best effort without `zeroize`:
-/// `black_box` keeps the compiler from dropping the writes as dead stores.
-fn wipe(mut bytes: Vec<u8>) {
-    bytes.fill(0);
-    std::hint::black_box(&bytes);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
