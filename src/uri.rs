@@ -100,6 +100,11 @@ impl Drop for Password {
     }
 }
 
+/// Overwrites `bytes` (a password's, or text that held one) before freeing them.
+fn wipe(mut bytes: Vec<u8>) {
+    zeroize::Zeroize::zeroize(&mut bytes);
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Host {
     /// A name or IPv4 address, percent-decoded.
