@@ -40,7 +40,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("configured {db:?}");
 
     db.create_all().await?;
-    println!("create_all: tables {:?}", db.tables().iter().map(|t| t.name).collect::<Vec<_>>());
+    println!(
+        "create_all: tables {:?}",
+        db.tables().iter().map(|t| t.name).collect::<Vec<_>>()
+    );
 
     let mut session = db.session();
 
@@ -56,9 +59,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     session.commit().await?;
 
     // Add users and commit: one transaction, one multi-row INSERT ... RETURNING.
-    let ada = session.add(User { id: 0, username: "ada".into(), email: Some("ada@example.com".into()) });
-    let grace = session.add(User { id: 0, username: "grace".into(), email: None });
-    let linus = session.add(User { id: 0, username: "linus".into(), email: Some("linus@example.com".into()) });
+    let ada = session.add(User {
+        id: 0,
+        username: "ada".into(),
+        email: Some("ada@example.com".into()),
+    });
+    let grace = session.add(User {
+        id: 0,
+        username: "grace".into(),
+        email: None,
+    });
+    let linus = session.add(User {
+        id: 0,
+        username: "linus".into(),
+        email: Some("linus@example.com".into()),
+    });
     session.commit().await?;
     let (ada_id, grace_id, linus_id) = (
         ada.key().ok_or("ada has no key")?,
@@ -104,14 +119,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let linus = session.get_or_404::<User>(linus_id).await?;
     session.delete(&linus)?;
     session.commit().await?;
-    println!("deleted linus: get = {:?}", session.get::<User>(linus_id).await?);
+    println!(
+        "deleted linus: get = {:?}",
+        session.get::<User>(linus_id).await?
+    );
 
     let remaining = session
         .execute(select::<User>().order_by(User::USERNAME.asc()))
         .await?
         .all()
         .await?;
-    println!("remaining: {}", remaining.iter().map(|u| u.username.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "remaining: {}",
+        remaining
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("done");
     Ok(())
 }

@@ -10,9 +10,9 @@ use crate::config::PoolOptions;
 use crate::error::{Error, Result};
 use crate::model::{Model, registered_tables};
 use crate::pool::{self, Pool};
+use crate::query::Select;
 use crate::query::dialect::Dialect;
 use crate::query::render::{self, Statement};
-use crate::query::Select;
 use crate::result::QueryResult;
 use crate::schema::Table;
 use crate::session::Session;
@@ -57,20 +57,29 @@ impl Database {
     /// Existing tables are left untouched, data and all.
     pub async fn create_all(&self) -> Result<()> {
         let dialect = self.dialect();
-        self.run_ddl(registered_tables().into_iter().map(|t| render::create_table(dialect, t)))
-            .await
+        self.run_ddl(
+            registered_tables()
+                .into_iter()
+                .map(|t| render::create_table(dialect, t)),
+        )
+        .await
     }
 
     /// Drops the table of every model linked into the binary, where it exists.
     pub async fn drop_all(&self) -> Result<()> {
         let dialect = self.dialect();
-        self.run_ddl(registered_tables().into_iter().map(|t| render::drop_table(dialect, t)))
-            .await
+        self.run_ddl(
+            registered_tables()
+                .into_iter()
+                .map(|t| render::drop_table(dialect, t)),
+        )
+        .await
     }
 
     /// Creates the table of model `M` alone, if it does not exist.
     pub async fn create_table<M: Model>(&self) -> Result<()> {
-        self.run_ddl([render::create_table(self.dialect(), M::TABLE)]).await
+        self.run_ddl([render::create_table(self.dialect(), M::TABLE)])
+            .await
     }
 
     /// The tables [`create_all`](Self::create_all) creates.
@@ -204,7 +213,9 @@ impl DatabaseBuilder {
         pool_options.create_timeout = set.create_timeout.or(pool_options.create_timeout);
         pool_options.recycle_timeout = set.recycle_timeout.or(pool_options.recycle_timeout);
         if pool_options.max_size == Some(0) {
-            return Err(Error::Config("the pool needs at least one connection".into()));
+            return Err(Error::Config(
+                "the pool needs at least one connection".into(),
+            ));
         }
         let context = BackendContext {
             instance_path: self.instance_path,

@@ -82,7 +82,9 @@ pub enum Error {
     Query(String),
 
     /// The database is locked by another writer and the busy timeout ran out.
-    #[error("database is busy (locked by another connection) and the busy timeout ran out; retry, or raise `busy_timeout`")]
+    #[error(
+        "database is busy (locked by another connection) and the busy timeout ran out; retry, or raise `busy_timeout`"
+    )]
     Busy {
         /// The driver's error.
         #[source]
@@ -130,11 +132,15 @@ pub enum Error {
 }
 
 fn on_table(table: Option<&str>) -> String {
-    table.map(|t| format!(" on table `{t}`")).unwrap_or_default()
+    table
+        .map(|t| format!(" on table `{t}`"))
+        .unwrap_or_default()
 }
 
 fn on_column(column: Option<&str>) -> String {
-    column.map(|c| format!(", column `{c}`")).unwrap_or_default()
+    column
+        .map(|c| format!(", column `{c}`"))
+        .unwrap_or_default()
 }
 
 impl Error {
@@ -210,7 +216,9 @@ impl fmt::Display for ConstraintKind {
 pub enum PoolError {
     /// No connection became free within the wait timeout. Too many sessions
     /// hold connections at once, or one task holds two.
-    #[error("timed out waiting for a free pooled connection (all are in use); raise `pool_max_size` or `pool_timeout`, or hold sessions for less time")]
+    #[error(
+        "timed out waiting for a free pooled connection (all are in use); raise `pool_max_size` or `pool_timeout`, or hold sessions for less time"
+    )]
     WaitTimeout,
     /// Opening a new connection took longer than the create timeout.
     #[error("timed out opening a new database connection")]

@@ -39,7 +39,7 @@ pub mod __private {
     pub use crate::model::{Model, ModelEntry};
     pub use crate::query::Column;
     pub use crate::schema::{ColumnDef, Table};
-    pub use crate::value::{PrimaryKey, SqlValue, SqlType, Value};
+    pub use crate::value::{PrimaryKey, SqlType, SqlValue, Value};
     pub use crate::{Error, Result};
     pub use inventory;
 }

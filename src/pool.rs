@@ -23,7 +23,11 @@ impl managed::Manager for Manager {
         self.backend.connect().await
     }
 
-    async fn recycle(&self, connection: &mut Box<dyn Connection>, _: &Metrics) -> RecycleResult<Error> {
+    async fn recycle(
+        &self,
+        connection: &mut Box<dyn Connection>,
+        _: &Metrics,
+    ) -> RecycleResult<Error> {
         if connection.is_broken() {
             return Err(RecycleError::message("the connection is broken"));
         }
@@ -45,8 +49,12 @@ pub(crate) fn build(backend: Arc<dyn Backend>, options: &PoolOptions) -> Result<
     Pool::builder(Manager { backend })
         .max_size(options.max_size.unwrap_or(default_size))
         .wait_timeout(Some(options.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))
-        .create_timeout(Some(options.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT)))
-        .recycle_timeout(Some(options.recycle_timeout.unwrap_or(DEFAULT_RECYCLE_TIMEOUT)))
+        .create_timeout(Some(
+            options.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
+        ))
+        .recycle_timeout(Some(
+            options.recycle_timeout.unwrap_or(DEFAULT_RECYCLE_TIMEOUT),
+        ))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| Error::Config(format!("cannot build the connection pool: {e}")))
@@ -63,6 +71,8 @@ pub(crate) async fn checkout(pool: &Pool) -> Result<Pooled> {
         managed::PoolError::NoRuntimeSpecified => {
             Error::Config("the connection pool has no runtime for its timeouts".into())
         }
-        managed::PoolError::PostCreateHook(e) => Error::Config(format!("a post-create hook failed: {e}")),
+        managed::PoolError::PostCreateHook(e) => {
+            Error::Config(format!("a post-create hook failed: {e}"))
+        }
     })
 }

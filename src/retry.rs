@@ -85,7 +85,8 @@ impl Database {
     where
         F: for<'s> FnMut(&'s mut Session) -> BoxFuture<'s, Result<T>>,
     {
-        self.run_transaction_with(RetryPolicy::default(), work).await
+        self.run_transaction_with(RetryPolicy::default(), work)
+            .await
     }
 
     /// [`run_transaction`](Self::run_transaction) with a policy of your own.

@@ -21,7 +21,10 @@ impl Table {
 
     /// The column named `name`, if the table has one.
     pub fn column(&self, name: &str) -> Option<(usize, &'static ColumnDef)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 
     /// Whether the database assigns the key on insert (an integer primary key).

@@ -300,7 +300,10 @@ mod tests {
 
     #[test]
     fn options_read_null_as_none() {
-        assert_eq!(Option::<String>::from_value(Value::Null, "e").unwrap(), None);
+        assert_eq!(
+            Option::<String>::from_value(Value::Null, "e").unwrap(),
+            None
+        );
         assert!(String::from_value(Value::Null, "e").is_err());
     }
 }

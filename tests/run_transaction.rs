@@ -50,7 +50,10 @@ async fn conflicts_are_retried_and_only_the_last_run_commits() {
         .run_transaction(|session| {
             let run = runs.fetch_add(1, Ordering::SeqCst) + 1;
             Box::pin(async move {
-                let added = session.add(Entry { id: 0, label: format!("run {run}") });
+                let added = session.add(Entry {
+                    id: 0,
+                    label: format!("run {run}"),
+                });
                 session.flush().await?;
                 if run < 3 {
                     return Err(conflict());
@@ -73,8 +76,14 @@ async fn other_errors_are_returned_at_once_and_roll_back() {
         .run_transaction(|session| {
             runs.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
-                session.add(Entry { id: 0, label: "twice".into() });
-                session.add(Entry { id: 0, label: "twice".into() });
+                session.add(Entry {
+                    id: 0,
+                    label: "twice".into(),
+                });
+                session.add(Entry {
+                    id: 0,
+                    label: "twice".into(),
+                });
                 session.flush().await
             })
         })
@@ -98,7 +107,10 @@ async fn the_last_conflict_is_returned_after_max_attempts() {
         .run_transaction_with(policy, |session| {
             runs.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
-                session.add(Entry { id: 0, label: "never".into() });
+                session.add(Entry {
+                    id: 0,
+                    label: "never".into(),
+                });
                 session.flush().await?;
                 Err::<(), _>(conflict())
             })

@@ -101,7 +101,13 @@ pub type RowStream = BoxStream<'static, Result<Row>>;
 /// at DEBUG level: the SQL, the number of bound values (never the values:
 /// they may be secrets), the rows returned or affected, and the time taken.
 /// Subscribe to it to echo statements, as `SQLALCHEMY_ECHO` does.
-pub fn trace_statement(backend: &'static str, sql: &str, params: usize, rows: u64, elapsed: std::time::Duration) {
+pub fn trace_statement(
+    backend: &'static str,
+    sql: &str,
+    params: usize,
+    rows: u64,
+    elapsed: std::time::Duration,
+) {
     tracing::debug!(
         target: "aludel::sql",
         backend,
@@ -231,20 +237,26 @@ fn registry() -> &'static RwLock<BTreeMap<String, BackendFactory>> {
 /// Registers `factory` for URI scheme `scheme` (lower-case, without `+driver`),
 /// replacing any backend registered for it before.
 pub fn register(scheme: &str, factory: BackendFactory) {
-    let mut map = registry().write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = registry()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     map.insert(scheme.to_ascii_lowercase(), factory);
 }
 
 /// The schemes with a registered backend, sorted.
 pub fn schemes() -> Vec<String> {
-    let map = registry().read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let map = registry()
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     map.keys().cloned().collect()
 }
 
 /// Finds the backend for `uri`'s scheme and builds it.
 pub(crate) fn open(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dyn Backend>> {
     let factory = {
-        let map = registry().read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = registry()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.get(uri.scheme()).copied()
     };
     match factory {

@@ -1,15 +1,1615 @@
-//! The mysql backend (feature `mysql`). Not yet implemented.
+//! MySQL and MariaDB through mysql_async (feature `mysql`; schemes `mysql`
+//! and `mariadb`).
+//!
+//! # URI
+//!
+//! `mysql://user:password@host:port/database?options` (port 3306 by
+//! default; a host starting with `/`, percent-encoded as `%2F...`, is a Unix
+//! socket). Options:
+//!
+//! - `ssl-mode` (or `ssl_mode`): `DISABLED` or `PREFERRED` (the default).
+//!   TLS is not built in yet, so both connect in plaintext; `REQUIRED`,
+//!   `VERIFY_CA` and `VERIFY_IDENTITY` are refused rather than ever falling
+//!   back to plaintext.
+//! - `connect_timeout`: how long opening a connection may take (default 10 s).
+//! - `statement_cache_size`: prepared statements kept per connection
+//!   (default 64). `0` keeps none: every statement with parameters is
+//!   prepared, executed and closed (two round trips and a write), which is
+//!   what statement-pooling proxies (ProxySQL, transaction-mode poolers) need.
+//! - `returning`: `true`, `false` or `auto` (the default): whether INSERTs
+//!   return generated keys with `RETURNING`.
+//!
+//! # Dialect: RETURNING or not
+//!
+//! MariaDB 10.5 and later can `INSERT ... RETURNING`; MySQL cannot.
+//! [`Backend::dialect`] must answer before any connection exists, so:
+//! until the first connection, `mariadb://` says "RETURNING" and `mysql://`
+//! says "no RETURNING"; the first connection asks the server (`VERSION()`)
+//! and from then on the answer is the server's. `Database::build` opens that
+//! first connection before it reads the dialect, so `mysql://` pointed at a
+//! MariaDB 10.5+ server uses RETURNING too. An explicit `returning=true` or
+//! `false` is never second-guessed, but `returning=true` against a server
+//! that cannot do it, and `mariadb://` against a MySQL server, fail on
+//! connect with a clear error.
+//!
+//! Without RETURNING a multi-row INSERT cannot give its keys back reliably
+//! (auto-increment ids are consecutive only in some lock modes), so the
+//! session inserts such rows one statement each, marked
+//! [`Statement::returns_generated_key`], and the [`Outcome`] of each carries
+//! one row: `LAST_INSERT_ID()`, read from the OK packet (no extra round trip).
+//!
+//! # Connections
+//!
+//! A [`mysql_async::Conn`] lives behind an `Arc<tokio::sync::Mutex<..>>`.
+//! Calls lock it; a stream is a spawned task that holds the lock (an
+//! `OwnedMutexGuard`), reads rows as the server sends them and hands them
+//! over in small batches through a bounded channel. The task is spawned on
+//! the stream's first poll, so nothing is sent before. When the stream is
+//! dropped the channel closes, the task stops pulling, reads what is left of
+//! the result and drops it (MySQL has no way to stop a result half-way
+//! short of killing the query), and releases the lock: the next call waits
+//! for that and finds the connection clean.
+//!
+//! Every call marks the connection busy while it talks to the server; a call
+//! whose future is dropped half-way leaves the mark, and the connection is
+//! then reported broken and discarded rather than repaired (its protocol
+//! state is unknown). The transaction flag is set before `BEGIN` is sent and
+//! otherwise follows `SERVER_STATUS_IN_TRANS` from the server's last OK
+//! packet, so a raw `BEGIN` cannot slip past the pool. [`Connection::reset`]
+//! costs one round trip: `ROLLBACK` when a transaction may be open, a
+//! `COM_PING` otherwise (its OK packet carries the status too), or
+//! `COM_RESET_CONNECTION` when a statement may have left session state
+//! behind (`SET`, `USE`, temporary tables, `LOCK TABLES`, user variables,
+//! `GET_LOCK`).
+//!
+//! Prepared statements are cached per connection by aludel (mysql_async's
+//! own cache is off, so every server-side statement is one aludel knows and
+//! can close). [`Backend::schema_changed`] bumps a generation counter shared
+//! with every connection; each connection closes its cached statements
+//! before its next call. Statements without parameters go over the text
+//! protocol: one round trip and nothing to prepare.
+//!
+//! Errors map by MySQL error code, never by message text: duplicate keys
+//! (1062) are unique violations, 1451/1452 foreign keys, 1048/1364 not-null,
+//! 3819/4025 checks; the table and column are read from the message where it
+//! names them, else from the statement. A deadlock (1213) is
+//! [`Error::TransactionConflict`], which `run_transaction` retries; a lock
+//! wait timeout (1205) stays a backend error (InnoDB rolled back only the
+//! statement). I/O errors, a closed connection and
+//! the "killed"/"shutdown" codes are [`Error::ConnectionLost`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use crate::backends::{Backend, BackendContext};
-use crate::error::{Error, Result};
-use crate::uri::DatabaseUri;
+use async_trait::async_trait;
+use mysql_async::consts::{ColumnType, StatusFlags};
+use mysql_async::prelude::{Protocol, Queryable as _};
+use mysql_async::{Column, Conn, OptsBuilder, Params, QueryResult};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
-/// Builds the mysql backend from a URI.
-pub fn factory(_uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
-    Err(Error::Unsupported {
-        feature: "connecting".into(),
-        backend: "mysql",
+use crate::backends::{
+    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+};
+use crate::error::{BoxError, ConstraintKind, Error, Result};
+use crate::query::dialect::{Dialect, MySqlDialect};
+use crate::query::render::Statement;
+use crate::uri::{DatabaseUri, option_part};
+use crate::value::Value;
+
+const NAME: &str = "mysql";
+const OPTIONS: &[&str] = &[
+    "ssl-mode",
+    "ssl_mode",
+    "connect_timeout",
+    "statement_cache_size",
+    "returning",
+];
+const DEFAULT_PORT: u16 = 3306;
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_STATEMENT_CACHE: usize = 64;
+/// The server's default `max_prepared_stmt_count`, shared by all its sessions.
+const MAX_STATEMENT_CACHE: usize = 16_382;
+/// Rows per batch handed from the reading task to a stream.
+const STREAM_BATCH: usize = 64;
+/// Batches in flight between the reading task and a stream.
+const STREAM_BUFFER: usize = 2;
+/// The column name of the row that carries `LAST_INSERT_ID()`.
+const LAST_INSERT_ID: &str = "LAST_INSERT_ID()";
+/// `my_charset_bin`: the column holds bytes, not text.
+const BINARY_CHARSET: u16 = 63;
+
+static WITH_RETURNING: MySqlDialect = MySqlDialect { returning: true };
+static WITHOUT_RETURNING: MySqlDialect = MySqlDialect { returning: false };
+
+/// Builds the MySQL/MariaDB backend from a `mysql://` or `mariadb://` URI.
+/// Registered for both schemes.
+///
+/// Synchronous and offline: nothing is sent until the pool opens the first
+/// connection. See the [module docs](self) for the options.
+///
+/// # Errors
+///
+/// [`Error::Uri`] naming the option at fault: an unknown option, a
+/// malformed value, `ssl-mode` given twice, or a mode that requires TLS
+/// (`REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`: TLS is not built in yet, and
+/// plaintext is never a fallback for them). Messages never repeat the URI.
+pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
+    let ssl_mode = take_ssl_mode(uri)?;
+    let connect_timeout = match uri.take_option("connect_timeout") {
+        Some(value) => {
+            let timeout = crate::config::parse_duration("connect_timeout", &value)?;
+            if timeout.is_zero() {
+                return Err(Error::uri(
+                    option_part("connect_timeout"),
+                    "must be greater than zero",
+                ));
+            }
+            timeout
+        }
+        None => DEFAULT_CONNECT_TIMEOUT,
+    };
+    let statement_cache = match uri.take_option("statement_cache_size") {
+        Some(value) => parse_cache_size(&value)?,
+        None => DEFAULT_STATEMENT_CACHE,
+    };
+    let returning = match uri.take_option("returning") {
+        Some(value) => parse_returning(&value)?,
+        None => Returning::Auto,
+    };
+    uri.reject_unknown_options(NAME, OPTIONS)?;
+
+    let host = uri.host().unwrap_or("localhost").to_owned();
+    let port = uri.port().unwrap_or(DEFAULT_PORT);
+    let database = uri.database().filter(|d| !d.is_empty()).map(str::to_owned);
+    if database.as_deref().is_some_and(|d| d.contains('/')) {
+        return Err(Error::uri(
+            "path",
+            "a MySQL database name cannot contain `/`",
+        ));
+    }
+    let socket = host.starts_with('/');
+    let target = if socket {
+        format!("{host}/{}", database.as_deref().unwrap_or(""))
+    } else {
+        format!("{host}:{port}/{}", database.as_deref().unwrap_or(""))
+    };
+    if ssl_mode == SslMode::Preferred && !socket && !is_loopback(&host) {
+        tracing::warn!(
+            target: "aludel::mysql",
+            server = %target,
+            "TLS is not built into the mysql backend yet: connecting in plaintext; \
+             set ssl-mode=DISABLED to say that this is intended"
+        );
+    }
+
+    let mut builder = OptsBuilder::default()
+        .user(uri.username())
+        .pass(uri.password())
+        .db_name(database)
+        // aludel keeps its own statement cache (see the module docs).
+        .stmt_cache_size(0)
+        // Talk to the host the URI names: mysql_async would otherwise switch
+        // a loopback TCP connection to the server's Unix socket, where
+        // authentication can differ.
+        .prefer_socket(false)
+        // UPDATE reports the rows it matched, not only those it changed:
+        // the session checks that an UPDATE found its row.
+        .client_found_rows(true);
+    builder = if socket {
+        builder.socket(Some(host))
+    } else {
+        builder.ip_or_hostname(host).tcp_port(port)
+    };
+    Ok(Arc::new(MySqlBackend {
+        opts: builder.into(),
+        uri: uri.to_string(),
+        target,
+        expect_mariadb: uri.scheme() == "mariadb",
+        connect_timeout,
+        statement_cache,
+        returning,
+        server: OnceLock::new(),
+        generation: Arc::new(AtomicU64::new(0)),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    Disabled,
+    Preferred,
+}
+
+fn take_ssl_mode(uri: &mut DatabaseUri) -> Result<SslMode> {
+    let (name, value) = match (uri.take_option("ssl-mode"), uri.take_option("ssl_mode")) {
+        (None, None) => return Ok(SslMode::Preferred),
+        (Some(_), Some(_)) => {
+            return Err(Error::uri(
+                option_part("ssl_mode"),
+                "is given twice, as `ssl-mode` and `ssl_mode`; keep one",
+            ));
+        }
+        (Some(value), None) => ("ssl-mode", value),
+        (None, Some(value)) => ("ssl_mode", value),
+    };
+    match value.trim().to_ascii_uppercase().replace('-', "_").as_str() {
+        "DISABLED" => Ok(SslMode::Disabled),
+        "PREFERRED" => Ok(SslMode::Preferred),
+        "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY" => Err(Error::uri(
+            option_part(name),
+            "asks for TLS, which is not built into aludel's mysql backend yet; the connection \
+             is refused rather than made in plaintext. Use ssl-mode=DISABLED on a trusted \
+             network, or a TLS-terminating proxy",
+        )),
+        _ => Err(Error::uri(
+            option_part(name),
+            "must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY",
+        )),
+    }
+}
+
+fn parse_cache_size(value: &str) -> Result<usize> {
+    let value = value.trim();
+    let out_of_range = || {
+        Error::uri(
+            option_part("statement_cache_size"),
+            format!("must be a whole number from 0 (no cache) to {MAX_STATEMENT_CACHE}"),
+        )
+    };
+    if value.is_empty() || value.len() > 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(out_of_range());
+    }
+    match value.parse::<usize>() {
+        Ok(n) if n <= MAX_STATEMENT_CACHE => Ok(n),
+        _ => Err(out_of_range()),
+    }
+}
+
+/// Whether INSERTs return generated keys with `RETURNING`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Returning {
+    /// Asked of the server on the first connection.
+    Auto,
+    /// Given in the URI (`returning=true|false`).
+    Explicit(bool),
+}
+
+fn parse_returning(value: &str) -> Result<Returning> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(Returning::Auto),
+        "true" | "1" | "yes" | "on" => Ok(Returning::Explicit(true)),
+        "false" | "0" | "no" | "off" => Ok(Returning::Explicit(false)),
+        _ => Err(Error::uri(
+            option_part("returning"),
+            "must be true, false or auto",
+        )),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What the first connection learned about the server.
+#[derive(Debug, Clone)]
+struct ServerInfo {
+    /// `VERSION()`, e.g. `10.11.6-MariaDB` or `8.0.36`.
+    version: String,
+    mariadb: bool,
+    /// MariaDB 10.5 and later.
+    returning: bool,
+}
+
+/// The MySQL/MariaDB backend of one `Database`.
+pub struct MySqlBackend {
+    /// Holds the password: never formatted (mysql_async's `Debug` would show it).
+    opts: mysql_async::Opts,
+    /// The URI with its password as `***`.
+    uri: String,
+    /// `host:port/database`, for errors.
+    target: String,
+    expect_mariadb: bool,
+    connect_timeout: Duration,
+    statement_cache: usize,
+    returning: Returning,
+    server: OnceLock<ServerInfo>,
+    /// Bumped by `schema_changed`; connections close their statements when it moves.
+    generation: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for MySqlBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MySqlBackend")
+            .field("uri", &self.uri)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_cache", &self.statement_cache)
+            .field("returning", &self.dialect().supports_returning())
+            .field("server", &self.server.get().map(|s| s.version.as_str()))
+            .finish()
+    }
+}
+
+impl MySqlBackend {
+    fn returning(&self) -> bool {
+        match self.returning {
+            Returning::Explicit(returning) => returning,
+            Returning::Auto => self
+                .server
+                .get()
+                .map_or(self.expect_mariadb, |server| server.returning),
+        }
+    }
+
+    /// Asks the server what it is, once per backend, and checks it against the URI.
+    async fn learn_server(&self, conn: &mut Conn) -> Result<()> {
+        if self.server.get().is_some() {
+            return Ok(());
+        }
+        let row: Option<mysql_async::Row> = conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(|e| map_error(e, None))?;
+        let version = match row.as_ref().and_then(|r| r.as_ref(0)) {
+            Some(mysql_async::Value::Bytes(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        let mariadb = version.to_ascii_lowercase().contains("mariadb");
+        let (major, minor, _) = conn.server_version();
+        let info = ServerInfo {
+            returning: mariadb && (major, minor) >= (10, 5),
+            mariadb,
+            version,
+        };
+        if self.expect_mariadb && !info.mariadb {
+            return Err(Error::uri(
+                "scheme",
+                format!(
+                    "`mariadb://` names a MariaDB server, but the server at {} is MySQL {}; use `mysql://`",
+                    self.target, info.version
+                ),
+            ));
+        }
+        if self.returning == Returning::Explicit(true) && !info.returning {
+            return Err(Error::uri(
+                option_part("returning"),
+                format!(
+                    "is true, but the server at {} ({}) cannot do INSERT ... RETURNING \
+                     (MariaDB 10.5 and later can, MySQL cannot); remove the option",
+                    self.target, info.version
+                ),
+            ));
+        }
+        let _ = self.server.set(info);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Backend for MySqlBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        if self.returning() {
+            &WITH_RETURNING
+        } else {
+            &WITHOUT_RETURNING
+        }
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Connection>> {
+        let connecting = Conn::new(self.opts.clone());
+        let mut conn = match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(Error::Backend {
+                    backend: NAME,
+                    source: Box::new(ConnectError {
+                        target: self.target.clone(),
+                        source: e,
+                    }),
+                });
+            }
+            Err(_) => {
+                return Err(Error::Backend {
+                    backend: NAME,
+                    source: format!(
+                        "timed out after {:?} connecting to the server at {}; check that it is \
+                         reachable, or raise `connect_timeout`",
+                        self.connect_timeout, self.target
+                    )
+                    .into(),
+                });
+            }
+        };
+        self.learn_server(&mut conn).await?;
+        let id = conn.id();
+        let generation = self.generation.load(Ordering::Acquire);
+        Ok(Box::new(MySqlConnection {
+            handle: Handle {
+                conn: Arc::new(Mutex::new(Inner {
+                    conn,
+                    statements: StatementCache::new(self.statement_cache),
+                    seen_generation: generation,
+                    busy: false,
+                    session_dirty: false,
+                })),
+                shared: Arc::new(Shared {
+                    id,
+                    in_transaction: AtomicBool::new(false),
+                    broken: AtomicBool::new(false),
+                    rollback_queued: AtomicBool::new(false),
+                    generation: Arc::clone(&self.generation),
+                }),
+            },
+        }))
+    }
+
+    fn schema_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// A failed connection attempt, naming the server but never the credentials.
+#[derive(Debug)]
+struct ConnectError {
+    target: String,
+    source: mysql_async::Error,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot connect to the server at {}", self.target)
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// One MySQL/MariaDB connection.
+///
+/// Cheap handles on one `mysql_async::Conn` behind an async mutex; a stream
+/// and a queued rollback hold their own handle, so they can outlive a call.
+pub struct MySqlConnection {
+    handle: Handle,
+}
+
+impl fmt::Debug for MySqlConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MySqlConnection")
+            .field("id", &self.handle.shared.id)
+            .field("in_transaction", &self.may_be_in_transaction())
+            .field("broken", &self.is_broken())
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+struct Handle {
+    conn: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
+}
+
+/// What can be read without the lock.
+struct Shared {
+    /// The server's connection id (`CONNECTION_ID()`).
+    id: u32,
+    /// Set before `BEGIN` is sent; otherwise `SERVER_STATUS_IN_TRANS` of the last OK packet.
+    in_transaction: AtomicBool,
+    /// The connection is gone or its state is unknown: never lend it again.
+    broken: AtomicBool,
+    /// A rollback was asked for by `start_rollback`; whoever locks next runs it first.
+    rollback_queued: AtomicBool,
+    /// The backend's schema generation.
+    generation: Arc<AtomicU64>,
+}
+
+/// What is used under the lock.
+struct Inner {
+    conn: Conn,
+    statements: StatementCache,
+    /// The schema generation the cached statements were prepared under.
+    seen_generation: u64,
+    /// A call is talking to the server. Still set at the next lock: that
+    /// call was dropped half-way and the protocol state is unknown.
+    busy: bool,
+    /// A statement may have left session state behind (`SET`, temporary tables, ...).
+    session_dirty: bool,
+}
+
+impl Handle {
+    fn mark_broken(&self) {
+        self.shared.broken.store(true, Ordering::Release);
+    }
+
+    async fn lock(&self) -> Result<tokio::sync::MutexGuard<'_, Inner>> {
+        let mut inner = self.conn.lock().await;
+        self.prepare(&mut inner).await?;
+        Ok(inner)
+    }
+
+    async fn lock_owned(&self) -> Result<OwnedMutexGuard<Inner>> {
+        let mut inner = Arc::clone(&self.conn).lock_owned().await;
+        self.prepare(&mut inner).await?;
+        Ok(inner)
+    }
+
+    /// Runs before every call under the lock: refuses a connection in an
+    /// unknown state, runs a queued rollback, and closes statements prepared
+    /// before the schema changed.
+    async fn prepare(&self, inner: &mut Inner) -> Result<()> {
+        if inner.busy {
+            self.mark_broken();
+            return Err(Error::ConnectionLost {
+                source: Some(
+                    "an earlier call on this connection was cancelled half-way; its state is \
+                     unknown, so it is discarded"
+                        .into(),
+                ),
+            });
+        }
+        if self.shared.broken.load(Ordering::Acquire) {
+            return Err(Error::ConnectionLost { source: None });
+        }
+        if self.shared.rollback_queued.swap(false, Ordering::AcqRel)
+            && self.shared.in_transaction.load(Ordering::Acquire)
+        {
+            self.roll_back(inner).await?;
+        }
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if inner.seen_generation != generation {
+            inner.busy = true;
+            let closed = inner.close_statements().await;
+            inner.seen_generation = generation;
+            self.finish(inner, closed)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a call: clears the busy mark, turns any error on a connection
+    /// that is gone into [`Error::ConnectionLost`] (and marks it broken), and
+    /// after a success records the server's transaction state.
+    fn finish<T>(&self, inner: &mut Inner, result: Result<T>) -> Result<T> {
+        inner.busy = false;
+        if inner.conn.is_disconnected() {
+            self.mark_broken();
+            return Err(match result {
+                Err(e @ Error::ConnectionLost { .. }) => e,
+                Err(e) => Error::ConnectionLost {
+                    source: Some(Box::new(e)),
+                },
+                Ok(_) => Error::ConnectionLost { source: None },
+            });
+        }
+        match &result {
+            Ok(_) => {
+                if let Some(ok) = inner.conn.last_ok_packet() {
+                    let open = ok
+                        .status_flags()
+                        .contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+                    self.shared.in_transaction.store(open, Ordering::Release);
+                }
+            }
+            Err(Error::ConnectionLost { .. }) => self.mark_broken(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn simple(&self, inner: &mut Inner, sql: &str) -> Result<()> {
+        inner.busy = true;
+        let result = inner.simple(sql).await;
+        self.finish(inner, result)
+    }
+
+    async fn roll_back(&self, inner: &mut Inner) -> Result<()> {
+        self.simple(inner, "ROLLBACK").await
+    }
+}
+
+impl Inner {
+    /// Runs `sql` (no parameters, no rows) over the text protocol.
+    async fn simple(&mut self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        self.conn
+            .query_drop(sql)
+            .await
+            .map_err(|e| map_error(e, None))?;
+        trace_statement(NAME, sql, 0, self.conn.affected_rows(), started.elapsed());
+        Ok(())
+    }
+
+    /// Closes every cached statement (COM_STMT_CLOSE has no reply: one write each).
+    async fn close_statements(&mut self) -> Result<()> {
+        for statement in self.statements.take_all() {
+            self.conn
+                .close(statement)
+                .await
+                .map_err(|e| map_error(e, None))?;
+        }
+        Ok(())
+    }
+
+    /// The prepared statement for `sql`, from the cache or prepared now.
+    async fn prepared(&mut self, sql: &Arc<str>, params: usize) -> Result<mysql_async::Statement> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement,
+            None => {
+                let statement = self
+                    .conn
+                    .prep(&**sql)
+                    .await
+                    .map_err(|e| map_error(e, Some(sql)))?;
+                if let Some(evicted) = self.statements.insert(sql, &statement) {
+                    self.conn
+                        .close(evicted)
+                        .await
+                        .map_err(|e| map_error(e, None))?;
+                }
+                statement
+            }
+        };
+        // mysql_async checks this too, but by closing the connection.
+        if usize::from(statement.num_params()) != params {
+            return Err(Error::Query(format!(
+                "the statement has {} placeholders but {params} values were bound",
+                statement.num_params()
+            )));
+        }
+        Ok(statement)
+    }
+
+    /// Closes `statement` if the cache does not keep it (`statement_cache_size=0`).
+    async fn release(&mut self, statement: mysql_async::Statement) -> Result<()> {
+        if self.statements.capacity == 0 {
+            self.conn
+                .close(statement)
+                .await
+                .map_err(|e| map_error(e, None))?;
+        }
+        Ok(())
+    }
+
+    /// Runs one statement of a batch and collects what it returns.
+    async fn execute(&mut self, statement: &Statement) -> Result<Outcome> {
+        let started = Instant::now();
+        self.note_session_state(&statement.sql);
+        let sql = &*statement.sql;
+        let outcome = if statement.params.is_empty() {
+            let result = self
+                .conn
+                .query_iter(sql)
+                .await
+                .map_err(|e| map_error(e, Some(sql)))?;
+            collect(result, sql, statement.returns_generated_key).await?
+        } else {
+            let prepared = self
+                .prepared(&statement.sql, statement.params.len())
+                .await?;
+            let result = self
+                .conn
+                .exec_iter(prepared.clone(), bind(&statement.params))
+                .await
+                .map_err(|e| map_error(e, Some(sql)));
+            let outcome = match result {
+                Ok(result) => collect(result, sql, statement.returns_generated_key).await,
+                Err(e) => Err(e),
+            };
+            let released = self.release(prepared).await;
+            let outcome = outcome?;
+            released?;
+            outcome
+        };
+        let rows = outcome.rows_affected.max(outcome.rows.len() as u64);
+        trace_statement(NAME, sql, statement.params.len(), rows, started.elapsed());
+        Ok(outcome)
+    }
+
+    /// Runs one query and sends its rows to `sender` in batches; returns how
+    /// many were sent. Stops pulling when the receiver is gone.
+    async fn stream(
+        &mut self,
+        statement: &Statement,
+        sender: &mpsc::Sender<Result<Vec<Row>>>,
+    ) -> Result<u64> {
+        self.note_session_state(&statement.sql);
+        let sql = &*statement.sql;
+        if statement.params.is_empty() {
+            let result = self
+                .conn
+                .query_iter(sql)
+                .await
+                .map_err(|e| map_error(e, Some(sql)))?;
+            return pump(result, sql, sender).await;
+        }
+        let prepared = self
+            .prepared(&statement.sql, statement.params.len())
+            .await?;
+        let result = self
+            .conn
+            .exec_iter(prepared.clone(), bind(&statement.params))
+            .await
+            .map_err(|e| map_error(e, Some(sql)));
+        let sent = match result {
+            Ok(result) => pump(result, sql, sender).await,
+            Err(e) => Err(e),
+        };
+        let released = self.release(prepared).await;
+        let sent = sent?;
+        released?;
+        Ok(sent)
+    }
+
+    fn note_session_state(&mut self, sql: &str) {
+        if !self.session_dirty && leaves_session_state(sql) {
+            self.session_dirty = true;
+        }
+    }
+
+    /// Brings the session back to a clean state in one round trip.
+    async fn reset_session(&mut self, in_transaction: bool) -> Result<()> {
+        let started = Instant::now();
+        if self.session_dirty {
+            // Rolls back, unlocks, drops temporary tables, resets variables
+            // and closes every prepared statement of the session.
+            let supported = self.conn.reset().await.map_err(|e| map_error(e, None))?;
+            self.statements.forget_all();
+            if !supported {
+                return Err(Error::Unsupported {
+                    feature: "resetting session state (COM_RESET_CONNECTION needs MySQL 5.7.3 or \
+                              MariaDB 10.2.4); the connection is discarded instead"
+                        .into(),
+                    backend: NAME,
+                });
+            }
+            self.session_dirty = false;
+            trace_statement(NAME, "COM_RESET_CONNECTION", 0, 0, started.elapsed());
+        } else if in_transaction {
+            self.simple("ROLLBACK").await?;
+        } else {
+            // Proves the connection alive; the OK packet also says whether a
+            // transaction is open (the caller checks).
+            self.conn.ping().await.map_err(|e| map_error(e, None))?;
+            trace_statement(NAME, "COM_PING", 0, 0, started.elapsed());
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole result: rows for a query, the affected count otherwise.
+/// With `generated_key` (a one-row INSERT on a server without RETURNING),
+/// the outcome's one row is the key the INSERT generated.
+async fn collect<P: Protocol>(
+    mut result: QueryResult<'_, 'static, P>,
+    sql: &str,
+    generated_key: bool,
+) -> Result<Outcome> {
+    let columns = result.columns().filter(|c| !c.is_empty());
+    let mut rows = Vec::new();
+    if let Some(columns) = &columns {
+        let names = column_names(columns);
+        while let Some(row) = result.next().await.map_err(|e| map_error(e, Some(sql)))? {
+            rows.push(convert_row(columns, &names, row)?);
+        }
+    }
+    let rows_affected = result.affected_rows();
+    let last_insert_id = result.last_insert_id();
+    // Further result sets (a multi-statement text query) are read and dropped.
+    result
+        .drop_result()
+        .await
+        .map_err(|e| map_error(e, Some(sql)))?;
+    if generated_key && columns.is_none() {
+        match last_insert_id.filter(|id| *id > 0 && rows_affected == 1) {
+            Some(id) => rows.push(key_row(id)?),
+            None => {
+                return Err(Error::Query(format!(
+                    "an INSERT asked for its generated key inserted {rows_affected} rows and \
+                     generated no key; it must insert one row into a table whose key is \
+                     AUTO_INCREMENT"
+                )));
+            }
+        }
+    }
+    Ok(Outcome {
+        rows_affected,
+        rows,
     })
+}
+
+/// Reads rows as they arrive and sends them in batches, stopping when the
+/// receiver is gone; then reads and drops what is left, so the connection
+/// is clean for its next call.
+async fn pump<P: Protocol>(
+    mut result: QueryResult<'_, 'static, P>,
+    sql: &str,
+    sender: &mpsc::Sender<Result<Vec<Row>>>,
+) -> Result<u64> {
+    let mut sent = 0u64;
+    if let Some(columns) = result.columns().filter(|c| !c.is_empty()) {
+        let names = column_names(&columns);
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        while let Some(row) = result.next().await.map_err(|e| map_error(e, Some(sql)))? {
+            batch.push(convert_row(&columns, &names, row)?);
+            if batch.len() == STREAM_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                if sender.send(Ok(full)).await.is_err() {
+                    break;
+                }
+                sent += STREAM_BATCH as u64;
+            }
+        }
+        if !batch.is_empty() {
+            let len = batch.len() as u64;
+            if sender.send(Ok(batch)).await.is_ok() {
+                sent += len;
+            }
+        }
+    }
+    result
+        .drop_result()
+        .await
+        .map_err(|e| map_error(e, Some(sql)))?;
+    Ok(sent)
+}
+
+/// Runs on its own task: locks the connection, streams one query, unlocks.
+async fn produce(handle: Handle, statement: Statement, sender: mpsc::Sender<Result<Vec<Row>>>) {
+    let started = Instant::now();
+    let mut inner = match handle.lock_owned().await {
+        Ok(inner) => inner,
+        Err(e) => {
+            let _ = sender.send(Err(e)).await;
+            return;
+        }
+    };
+    inner.busy = true;
+    let result = inner.stream(&statement, &sender).await;
+    let result = handle.finish(&mut inner, result);
+    // Unlock before waiting on the receiver with an error.
+    drop(inner);
+    let sent = *result.as_ref().unwrap_or(&0);
+    trace_statement(
+        NAME,
+        &statement.sql,
+        statement.params.len(),
+        sent,
+        started.elapsed(),
+    );
+    if let Err(e) = result {
+        let _ = sender.send(Err(e)).await;
+    }
+}
+
+#[async_trait]
+impl Connection for MySqlConnection {
+    async fn run(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        let handle = &self.handle;
+        let mut inner = handle.lock().await?;
+        inner.busy = true;
+        let mut outcomes = Vec::with_capacity(statements.len());
+        let mut result = Ok(());
+        for statement in &statements {
+            match inner.execute(statement).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        handle.finish(&mut inner, result.map(|()| outcomes))
+    }
+
+    fn stream(&mut self, statement: Statement) -> RowStream {
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let mut start = Some((self.handle.clone(), statement, sender));
+        let mut pending = Pending {
+            receiver,
+            batch: Vec::new().into_iter(),
+        };
+        Box::pin(futures::stream::poll_fn(move |cx| {
+            if let Some((handle, statement, sender)) = start.take() {
+                // Nothing is sent until the stream is first polled.
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => drop(runtime.spawn(produce(handle, statement, sender))),
+                    Err(_) => {
+                        return Poll::Ready(Some(Err(Error::Backend {
+                            backend: NAME,
+                            source: "the mysql backend streams rows on a tokio runtime, and none is running"
+                                .into(),
+                        })));
+                    }
+                }
+            }
+            pending.poll_next(cx)
+        }))
+    }
+
+    async fn begin(&mut self) -> Result<()> {
+        let handle = &self.handle;
+        let mut inner = handle.lock().await?;
+        handle.shared.in_transaction.store(true, Ordering::Release);
+        handle
+            .simple(&mut inner, WITH_RETURNING.begin_write())
+            .await
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        let handle = &self.handle;
+        let mut inner = handle.lock().await?;
+        match handle.simple(&mut inner, "COMMIT").await {
+            Ok(()) => Ok(()),
+            // The outcome is unknown, and the connection is discarded.
+            Err(e @ Error::ConnectionLost { .. }) => Err(e),
+            Err(e) => {
+                // The server refused the COMMIT: end the transaction, so that
+                // nothing sent later lands in it and is lost.
+                if handle.roll_back(&mut inner).await.is_err() {
+                    handle.mark_broken();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        let handle = &self.handle;
+        let mut inner = handle.lock().await?;
+        if handle.shared.in_transaction.load(Ordering::Acquire) {
+            handle.roll_back(&mut inner).await?;
+        }
+        Ok(())
+    }
+
+    fn may_be_in_transaction(&self) -> bool {
+        self.handle.shared.in_transaction.load(Ordering::Acquire)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.handle.shared.broken.load(Ordering::Acquire)
+            // A call dropped half-way (unless a stream's task holds the lock).
+            || self.handle.conn.try_lock().is_ok_and(|inner| inner.busy)
+    }
+
+    async fn reset(&mut self) -> Result<()> {
+        let handle = &self.handle;
+        let mut inner = handle.lock().await?;
+        inner.busy = true;
+        let in_transaction = handle.shared.in_transaction.load(Ordering::Acquire);
+        let result = inner.reset_session(in_transaction).await;
+        handle.finish(&mut inner, result)?;
+        if handle.shared.in_transaction.load(Ordering::Acquire) {
+            // A transaction the flag did not know of (or ROLLBACK AND CHAIN).
+            handle.roll_back(&mut inner).await?;
+            if handle.shared.in_transaction.load(Ordering::Acquire) {
+                handle.mark_broken();
+                return Err(Error::Backend {
+                    backend: NAME,
+                    source:
+                        "a transaction is still open after ROLLBACK; the connection is discarded"
+                            .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn start_rollback(&mut self) {
+        if !self.may_be_in_transaction() {
+            return;
+        }
+        // Whoever locks the connection next rolls back first: this task, or
+        // the pool's reset if it gets there before. Never both, and never
+        // after the next user's BEGIN.
+        self.handle
+            .shared
+            .rollback_queued
+            .store(true, Ordering::Release);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let handle = self.handle.clone();
+            drop(runtime.spawn(async move {
+                let _ = handle.lock().await;
+            }));
+        }
+    }
+}
+
+/// The receiving half of a stream: the batch being handed out, and the channel.
+struct Pending {
+    receiver: mpsc::Receiver<Result<Vec<Row>>>,
+    batch: std::vec::IntoIter<Row>,
+}
+
+impl Pending {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Poll::Ready(Some(Ok(row)));
+            }
+            match self.receiver.poll_recv(cx) {
+                Poll::Ready(Some(Ok(batch))) => self.batch = batch.into_iter(),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Prepared statements of one connection, least recently used evicted first.
+struct StatementCache {
+    capacity: usize,
+    entries: HashMap<Arc<str>, (mysql_async::Statement, u64)>,
+    clock: u64,
+}
+
+impl StatementCache {
+    fn new(capacity: usize) -> Self {
+        StatementCache {
+            capacity,
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn get(&mut self, sql: &str) -> Option<mysql_async::Statement> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(sql).map(|(statement, used)| {
+            *used = clock;
+            statement.clone()
+        })
+    }
+
+    /// Keeps `statement`; returns the one evicted to make room, to be closed.
+    fn insert(
+        &mut self,
+        sql: &Arc<str>,
+        statement: &mysql_async::Statement,
+    ) -> Option<mysql_async::Statement> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let evicted = if self.entries.len() >= self.capacity {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(sql, _)| Arc::clone(sql));
+            oldest
+                .and_then(|sql| self.entries.remove(&sql))
+                .map(|(statement, _)| statement)
+        } else {
+            None
+        };
+        self.clock += 1;
+        self.entries
+            .insert(Arc::clone(sql), (statement.clone(), self.clock));
+        evicted
+    }
+
+    /// Empties the cache, handing back the statements to close.
+    fn take_all(&mut self) -> Vec<mysql_async::Statement> {
+        self.entries
+            .drain()
+            .map(|(_, (statement, _))| statement)
+            .collect()
+    }
+
+    /// Empties the cache of statements the server has already closed.
+    fn forget_all(&mut self) {
+        self.entries.clear();
+    }
+}
+
+fn bind(values: &[Value]) -> Params {
+    use mysql_async::Value as My;
+    Params::Positional(
+        values
+            .iter()
+            .map(|value| match value {
+                Value::Null => My::NULL,
+                Value::Bool(v) => My::Int(i64::from(*v)),
+                Value::I32(v) => My::Int(i64::from(*v)),
+                Value::I64(v) => My::Int(*v),
+                Value::F64(v) => My::Double(*v),
+                Value::Text(v) => My::Bytes(v.as_bytes().to_vec()),
+                Value::Blob(v) => My::Bytes(v.clone()),
+            })
+            .collect(),
+    )
+}
+
+fn column_names(columns: &[Column]) -> Arc<[String]> {
+    columns
+        .iter()
+        .map(|c| c.name_str().into_owned())
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn convert_row(columns: &[Column], names: &Arc<[String]>, row: mysql_async::Row) -> Result<Row> {
+    let values = row
+        .unwrap_raw()
+        .into_iter()
+        .zip(columns.iter().zip(names.iter()))
+        .map(|(value, (column, name))| {
+            read_value(column, name, value.unwrap_or(mysql_async::Value::NULL))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Row::new(Arc::clone(names), values))
+}
+
+fn key_row(id: u64) -> Result<Row> {
+    let id = i64::try_from(id).map_err(|_| Error::Conversion {
+        column: LAST_INSERT_ID.into(),
+        expected: "i64",
+        found: format!("the integer {id}, out of range"),
+    })?;
+    Ok(Row::new(
+        Arc::from(vec![LAST_INSERT_ID.to_owned()]),
+        vec![Value::I64(id)],
+    ))
+}
+
+/// Reads one column value by the column's type. The binary protocol gives
+/// integers and floats as such; the text protocol gives every value as text.
+fn read_value(column: &Column, name: &str, value: mysql_async::Value) -> Result<Value> {
+    use ColumnType::*;
+    use mysql_async::Value as My;
+    if value == My::NULL {
+        return Ok(Value::Null);
+    }
+    let ty = column.column_type();
+    let conversion = |expected: &'static str, found: String| Error::Conversion {
+        column: name.to_owned(),
+        expected,
+        found,
+    };
+    match ty {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG
+        | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_YEAR => match value {
+            My::Int(v) => Ok(Value::I64(v)),
+            My::UInt(v) => i64::try_from(v)
+                .map(Value::I64)
+                .map_err(|_| conversion("an i64", format!("the integer {v}, out of range"))),
+            My::Bytes(text) => parse_integer(&text)
+                .ok_or_else(|| conversion("an i64", "an integer out of range".into())),
+            other => Err(conversion("an integer", format!("{other:?}"))),
+        },
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => match value {
+            My::Double(v) => Ok(Value::F64(v)),
+            // Through its shortest text, so a FLOAT 0.1 reads as 0.1 on both protocols.
+            My::Float(v) => Ok(Value::F64(v.to_string().parse().unwrap_or(f64::from(v)))),
+            My::Int(v) => Ok(Value::F64(v as f64)),
+            My::UInt(v) => Ok(Value::F64(v as f64)),
+            My::Bytes(text) => std::str::from_utf8(&text)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .map(Value::F64)
+                .ok_or_else(|| conversion("an f64", "text that is not a number".into())),
+            other => Err(conversion("a float", format!("{other:?}"))),
+        },
+        // Exact decimals as their text: `String` reads them losslessly.
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => text(name, value),
+        MYSQL_TYPE_BIT => match value {
+            My::Bytes(bytes) if bytes.len() <= 8 => {
+                let bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                i64::try_from(bits).map(Value::I64).map_err(|_| {
+                    conversion("an i64", format!("the bit value {bits}, out of range"))
+                })
+            }
+            other => Err(conversion("an integer", format!("{other:?}"))),
+        },
+        MYSQL_TYPE_JSON => text(name, value),
+        MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_STRING
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_ENUM
+        | MYSQL_TYPE_SET => {
+            if column.character_set() == BINARY_CHARSET {
+                match value {
+                    My::Bytes(bytes) => Ok(Value::Blob(bytes)),
+                    other => Err(conversion("bytes", format!("{other:?}"))),
+                }
+            } else {
+                text(name, value)
+            }
+        }
+        MYSQL_TYPE_NULL => Ok(Value::Null),
+        other => Err(conversion(
+            "a value aludel can hold (an integer, float, text or bytes)",
+            format!("a value of MySQL type {}", type_name(other)),
+        )),
+    }
+}
+
+fn text(name: &str, value: mysql_async::Value) -> Result<Value> {
+    match value {
+        mysql_async::Value::Bytes(bytes) => {
+            String::from_utf8(bytes)
+                .map(Value::Text)
+                .map_err(|_| Error::Conversion {
+                    column: name.to_owned(),
+                    expected: "UTF-8 text",
+                    found: "bytes that are not valid UTF-8".into(),
+                })
+        }
+        other => Err(Error::Conversion {
+            column: name.to_owned(),
+            expected: "text",
+            found: format!("{other:?}"),
+        }),
+    }
+}
+
+fn parse_integer(text: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(text).ok()?;
+    text.parse::<i64>().ok().map(Value::I64)
+}
+
+fn type_name(ty: ColumnType) -> &'static str {
+    use ColumnType::*;
+    match ty {
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => "DATE",
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => "TIME",
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => "DATETIME",
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => "TIMESTAMP",
+        MYSQL_TYPE_GEOMETRY => "GEOMETRY",
+        MYSQL_TYPE_VECTOR => "VECTOR",
+        _ => "unknown",
+    }
+}
+
+/// The first keyword of `sql`, upper-cased (`INSERT`, `SET`, ...).
+fn first_keyword(sql: &str) -> Option<String> {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    (!word.is_empty()).then(|| word.to_ascii_uppercase())
+}
+
+/// Whether `sql` may leave state in the session that the next user of the
+/// connection would see. Errs on the side of yes: a false alarm costs one
+/// `COM_RESET_CONNECTION` (and the connection's prepared statements).
+fn leaves_session_state(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    // User variables (`@x := ..`, `SELECT .. INTO @x`) and named locks.
+    if upper.contains('@') || upper.contains("GET_LOCK") {
+        return true;
+    }
+    match first_keyword(sql).as_deref() {
+        Some(
+            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" | "VALUES" | "TABLE"
+            | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "DROP"
+            | "ALTER" | "TRUNCATE" | "RENAME" | "SHOW" | "EXPLAIN" | "DESCRIBE" | "DESC",
+        ) => false,
+        Some("CREATE") => upper.split_whitespace().nth(1) == Some("TEMPORARY"),
+        // SET, USE, LOCK, PREPARE, CALL, DO, HANDLER, and anything unknown.
+        _ => true,
+    }
+}
+
+/// Maps a mysql_async error: constraint violations by error code, a lost
+/// connection, and the rest as backend errors. `sql` names the table when
+/// the message does not.
+fn map_error(error: mysql_async::Error, sql: Option<&str>) -> Error {
+    use mysql_async::{DriverError, Error as My};
+    match &error {
+        My::Server(server) => {
+            let kind = match server.code {
+                // ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME, ER_DUP_KEY
+                1062 | 1586 | 1022 => ConstraintKind::Unique,
+                // ER_ROW_IS_REFERENCED(_2), ER_NO_REFERENCED_ROW(_2)
+                1451 | 1452 | 1216 | 1217 => ConstraintKind::ForeignKey,
+                // ER_BAD_NULL_ERROR, ER_NO_DEFAULT_FOR_FIELD
+                1048 | 1364 => ConstraintKind::NotNull,
+                // ER_CHECK_CONSTRAINT_VIOLATED (MySQL), ER_CONSTRAINT_FAILED (MariaDB)
+                3819 | 4025 => ConstraintKind::Check,
+                // ER_LOCK_DEADLOCK: InnoDB rolled the whole transaction back.
+                1213 => {
+                    return Error::TransactionConflict {
+                        source: Box::new(error),
+                    };
+                }
+                // ER_SERVER_SHUTDOWN, ER_ABORTING_CONNECTION, ER_CONNECTION_KILLED
+                // (MariaDB), ER_SESSION_WAS_KILLED (MySQL), ER_CLIENT_INTERACTION_TIMEOUT,
+                // and the client codes for "gone away" / "lost" a proxy may relay.
+                1053 | 1152 | 1927 | 3169 | 4031 | 2006 | 2013 => {
+                    return Error::ConnectionLost {
+                        source: Some(Box::new(error)),
+                    };
+                }
+                _ => {
+                    return Error::Backend {
+                        backend: NAME,
+                        source: Box::new(error),
+                    };
+                }
+            };
+            let (table, column) = constraint_target(kind, server.code, &server.message);
+            let table = table.or_else(|| sql.and_then(statement_table));
+            Error::Constraint {
+                kind,
+                table,
+                column,
+                source: Box::new(error),
+            }
+        }
+        My::Io(_)
+        | My::Driver(
+            DriverError::ConnectionClosed
+            | DriverError::PacketOutOfOrder
+            | DriverError::UnexpectedPacket { .. }
+            | DriverError::PacketTooLarge
+            | DriverError::BadCompressedPacketHeader,
+        ) => Error::ConnectionLost {
+            source: Some(Box::new(error)),
+        },
+        _ => Error::Backend {
+            backend: NAME,
+            source: Box::new(error) as BoxError,
+        },
+    }
+}
+
+/// The table and column a constraint message names, best effort (messages
+/// can be localized; `None` then).
+fn constraint_target(
+    kind: ConstraintKind,
+    code: u16,
+    message: &str,
+) -> (Option<String>, Option<String>) {
+    match kind {
+        // "Duplicate entry 'ada' for key 'user.username'" (MySQL 8),
+        // "... for key 'username'" (MariaDB, MySQL 5.7).
+        ConstraintKind::Unique => {
+            let Some((_, key)) = message.rsplit_once(" for key '") else {
+                return (None, None);
+            };
+            let key = key.strip_suffix('\'').unwrap_or(key);
+            match key.split_once('.') {
+                Some((table, key)) => (Some(table.to_owned()), Some(key.to_owned())),
+                None => (None, Some(key.to_owned())),
+            }
+        }
+        // "... a foreign key constraint fails (`db`.`child`, CONSTRAINT `fk`
+        // FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`))"
+        ConstraintKind::ForeignKey => {
+            let table = message
+                .split_once("fails (")
+                .and_then(|(_, rest)| qualified_name(rest))
+                .map(|(_, table)| table);
+            let column = message
+                .split_once("FOREIGN KEY (")
+                .and_then(|(_, rest)| quoted(rest))
+                .map(|(column, _)| column);
+            (table, column)
+        }
+        // "Column 'username' cannot be null", "Field 'username' doesn't have a default value"
+        ConstraintKind::NotNull => {
+            let column = match code {
+                1048 => message
+                    .strip_prefix("Column '")
+                    .and_then(|rest| rest.rsplit_once("' cannot be null")),
+                _ => message
+                    .strip_prefix("Field '")
+                    .and_then(|rest| rest.rsplit_once("' doesn't have a default value")),
+            };
+            (None, column.map(|(column, _)| column.to_owned()))
+        }
+        // MariaDB: "CONSTRAINT `positive` failed for `db`.`t`"; MySQL names no table.
+        _ => {
+            let table = message
+                .rsplit_once(" failed for ")
+                .and_then(|(_, rest)| qualified_name(rest))
+                .map(|(_, table)| table);
+            (table, None)
+        }
+    }
+}
+
+/// `` `db`.`table` `` (or `` `table` ``) at the start of `s`: (db, table).
+fn qualified_name(s: &str) -> Option<(Option<String>, String)> {
+    let (first, rest) = quoted(s)?;
+    match rest.strip_prefix('.').and_then(quoted) {
+        Some((second, _)) => Some((Some(first), second)),
+        None => Some((None, first)),
+    }
+}
+
+/// A backquoted name at the start of `s` (doubled backquotes inside), and the rest.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('`')?;
+    let mut name = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '`' {
+            if chars.peek().is_some_and(|(_, next)| *next == '`') {
+                chars.next();
+                name.push('`');
+            } else {
+                return Some((name, &body[i + 1..]));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
+}
+
+/// The table an INSERT, UPDATE or DELETE rendered by aludel writes to.
+fn statement_table(sql: &str) -> Option<String> {
+    let keyword = first_keyword(sql)?;
+    if !matches!(keyword.as_str(), "INSERT" | "REPLACE" | "UPDATE" | "DELETE") {
+        return None;
+    }
+    let start = sql.find('`')?;
+    quoted(&sql[start..]).map(|(table, _)| table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_name_table_and_column() {
+        let target = |m| constraint_target(ConstraintKind::Unique, 1062, m);
+        assert_eq!(
+            target("Duplicate entry 'ada' for key 'user.username'"),
+            (Some("user".into()), Some("username".into()))
+        );
+        assert_eq!(
+            target("Duplicate entry 'ada' for key 'username'"),
+            (None, Some("username".into()))
+        );
+        assert_eq!(
+            target("Duplicate entry 'x for key 'y'' for key 'PRIMARY'"),
+            (None, Some("PRIMARY".into()))
+        );
+        assert_eq!(target("Doppelter Eintrag"), (None, None));
+    }
+
+    #[test]
+    fn foreign_keys_name_the_child_table_and_column() {
+        let message = "Cannot add or update a child row: a foreign key constraint fails \
+                       (`db`.`child`, CONSTRAINT `fk` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`))";
+        assert_eq!(
+            constraint_target(ConstraintKind::ForeignKey, 1452, message),
+            (Some("child".into()), Some("parent_id".into()))
+        );
+    }
+
+    #[test]
+    fn not_null_and_check_messages() {
+        assert_eq!(
+            constraint_target(
+                ConstraintKind::NotNull,
+                1048,
+                "Column 'username' cannot be null"
+            ),
+            (None, Some("username".into()))
+        );
+        assert_eq!(
+            constraint_target(
+                ConstraintKind::NotNull,
+                1364,
+                "Field 'a' doesn't have a default value"
+            ),
+            (None, Some("a".into()))
+        );
+        assert_eq!(
+            constraint_target(
+                ConstraintKind::Check,
+                4025,
+                "CONSTRAINT `positive` failed for `db`.`t`"
+            ),
+            (Some("t".into()), None)
+        );
+    }
+
+    #[test]
+    fn statements_name_their_table() {
+        assert_eq!(
+            statement_table("INSERT INTO `us``er` (`a`) VALUES (?)"),
+            Some("us`er".into())
+        );
+        assert_eq!(statement_table("UPDATE `t` SET `a` = ?"), Some("t".into()));
+        assert_eq!(statement_table("SELECT `a` FROM `t`"), None);
+    }
+
+    #[test]
+    fn session_state_is_noticed() {
+        assert!(!leaves_session_state(
+            "SELECT `id` FROM `user` WHERE `id` = ?"
+        ));
+        assert!(!leaves_session_state("  insert into `t` values (?)"));
+        assert!(!leaves_session_state(
+            "CREATE TABLE IF NOT EXISTS `t` (`id` INT)"
+        ));
+        assert!(leaves_session_state("SET @@session.sql_mode = ''"));
+        assert!(leaves_session_state("set autocommit = 0"));
+        assert!(leaves_session_state("CREATE TEMPORARY TABLE t (a INT)"));
+        assert!(leaves_session_state("SELECT GET_LOCK('x', 1)"));
+        assert!(leaves_session_state("SELECT 1 INTO @x"));
+        assert!(leaves_session_state("USE other"));
+    }
+
+    #[test]
+    fn options_parse() {
+        assert_eq!(parse_cache_size("0").ok(), Some(0));
+        assert_eq!(parse_cache_size("16382").ok(), Some(16_382));
+        assert!(parse_cache_size("16383").is_err());
+        assert!(parse_cache_size("-1").is_err());
+        assert!(parse_cache_size("99999999999999999999").is_err());
+        assert_eq!(
+            parse_returning("TRUE").ok(),
+            Some(Returning::Explicit(true))
+        );
+        assert!(parse_returning("maybe").is_err());
+    }
+
+    #[test]
+    fn a_statement_cache_of_size_zero_keeps_nothing() {
+        let mut cache = StatementCache::new(0);
+        assert!(cache.get("SELECT 1").is_none());
+        assert!(cache.take_all().is_empty());
+    }
+
+    #[test]
+    fn values_read_by_column_type() {
+        use mysql_async::Value as My;
+        let column = |ty, charset| Column::new(ty).with_character_set(charset);
+        let int = column(ColumnType::MYSQL_TYPE_LONGLONG, BINARY_CHARSET);
+        assert_eq!(
+            read_value(&int, "n", My::Int(-5)).ok(),
+            Some(Value::I64(-5))
+        );
+        assert_eq!(
+            read_value(&int, "n", My::Bytes(b"42".to_vec())).ok(),
+            Some(Value::I64(42))
+        );
+        assert!(read_value(&int, "n", My::UInt(u64::MAX)).is_err());
+        let float = column(ColumnType::MYSQL_TYPE_FLOAT, BINARY_CHARSET);
+        assert_eq!(
+            read_value(&float, "f", My::Float(0.1)).ok(),
+            Some(Value::F64(0.1))
+        );
+        let text = column(ColumnType::MYSQL_TYPE_VAR_STRING, 45);
+        assert_eq!(
+            read_value(&text, "t", My::Bytes(b"caf\xc3\xa9".to_vec())).ok(),
+            Some(Value::Text("café".into()))
+        );
+        let invalid = read_value(&text, "t", My::Bytes(vec![0xff, 0xfe]));
+        assert!(matches!(invalid, Err(Error::Conversion { ref column, .. }) if column == "t"));
+        let blob = column(ColumnType::MYSQL_TYPE_BLOB, BINARY_CHARSET);
+        assert_eq!(
+            read_value(&blob, "b", My::Bytes(vec![0, 0xff])).ok(),
+            Some(Value::Blob(vec![0, 0xff]))
+        );
+        let date = column(ColumnType::MYSQL_TYPE_DATETIME, BINARY_CHARSET);
+        let err = read_value(&date, "created", My::Date(2024, 1, 2, 3, 4, 5, 0));
+        assert!(matches!(err, Err(Error::Conversion { ref column, .. }) if column == "created"));
+        assert_eq!(
+            read_value(&date, "created", My::NULL).ok(),
+            Some(Value::Null)
+        );
+    }
 }

@@ -1,15 +1,2178 @@
-//! The postgres backend (feature `postgres`). Not yet implemented.
+//! PostgreSQL through tokio-postgres (feature `postgres`).
+//!
+//! # Design
+//!
+//! A connection is a tokio-postgres [`Client`] shared (in an `Arc`) with the
+//! streams it hands out, and a spawned task that drives the socket. Requests
+//! sent on one client are written in order and answered in order, so
+//! futures polled together are *pipelined*: a unit-of-work commit (`BEGIN`,
+//! the batched statements, `COMMIT`) costs one round trip once its
+//! statements are prepared.
+//!
+//! - **Statements.** Queries (`SELECT`, `INSERT`, `UPDATE`, `DELETE`, `WITH`,
+//!   ...) are prepared once per connection and kept in a bounded cache keyed
+//!   by their SQL (`statement_cache_size`, default 256; least recently used
+//!   out). Everything else (DDL, `SET`, ...), and queries too large to be
+//!   worth a plan kept on the server (over 128 parameters, as in big
+//!   multi-row INSERTs), runs as an unnamed statement in one round trip. With `statement_cache_size=0` every statement is
+//!   unnamed, for PgBouncer-style proxies that cannot keep named statements;
+//!   the parameter types then come from the values (integers as `int4` /
+//!   `int8`, floats as `float8`, text left to the server to infer).
+//! - **Schema changes.** [`Backend::schema_changed`] bumps a generation
+//!   counter shared by every connection of the backend; a connection whose
+//!   cache is older drops it before its next statement. A statement the
+//!   server no longer accepts (SQLSTATE `26000`, or `0A000` from
+//!   `RevalidateCachedQuery`: "cached plan must not change result type")
+//!   clears the caches of the whole pool the same way; outside a transaction
+//!   it is prepared again and retried once, inside one the error says that
+//!   the transaction must be run again. SQLSTATEs are matched, never messages.
+//! - **Transaction state.** tokio-postgres does not expose the server's
+//!   ReadyForQuery status byte, so the connection keeps its own, pessimistic
+//!   state: "may be in a transaction" from before `BEGIN` is sent until
+//!   `COMMIT` / `ROLLBACK` is confirmed, also after a raw `BEGIN`, `COMMIT`
+//!   or `ROLLBACK` sent as a statement. It also tracks whether an open
+//!   transaction was aborted by an error or holds work whose outcome it did
+//!   not see (a stream dropped half-way): `COMMIT` on an aborted transaction
+//!   would otherwise "succeed" as a silent `ROLLBACK`, so such a commit
+//!   fails, or is preceded by a probe in the same round trip.
+//! - **Reuse.** [`Connection::reset`] costs one round trip: `ROLLBACK` when a
+//!   transaction may be open, `DISCARD ALL` when a statement may have changed
+//!   session state (`SET`, `CREATE TEMP TABLE`, `LISTEN`, ...), and otherwise
+//!   a protocol-level `Sync` as the liveness check. `start_rollback` (from a
+//!   dropped session) writes `ROLLBACK` at once, before anything a later user
+//!   could send, and `reset` then waits for its answer instead of sending
+//!   another.
+//! - **Streams** use `query_raw`: rows come off the socket as the stream is
+//!   polled (tokio-postgres reads no further while a row waits). A stream
+//!   dropped half-way leaves tokio-postgres discarding the rest of the result
+//!   in the background; the next statement on the connection waits for that.
+//!
+//! # URI
+//!
+//! `postgres://user:password@host:port/database?options` (also
+//! `postgresql://`). The host defaults to `localhost` (a path such as
+//! `%2Fvar%2Frun%2Fpostgresql` is a Unix socket folder), the port to 5432,
+//! the user to `$USER` (else `postgres`), the database to the user's name.
+//! Options:
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `sslmode` | `disable`, `allow` or `prefer` (plaintext for now); `require`, `verify-ca` and `verify-full` are refused until TLS support lands, never downgraded |
+//! | `application_name` | shown in `pg_stat_activity`; default `aludel` |
+//! | `connect_timeout` | per connection attempt, e.g. `5s`; default 10 s, `0` for none |
+//! | `search_path` | comma-separated schema names, used exactly as written (case-sensitive), set at connect |
+//! | `statement_cache_size` | prepared statements kept per connection; default 256, `0` for none |
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
-use crate::backends::{Backend, BackendContext};
-use crate::error::{Error, Result};
-use crate::uri::DatabaseUri;
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt as _, TryFutureExt as _};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::{DbError, Severity, SqlState};
+use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-/// Builds the postgres backend from a URI.
-pub fn factory(_uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
-    Err(Error::Unsupported {
-        feature: "connecting".into(),
-        backend: "postgres",
+use crate::backends::{
+    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+};
+use crate::error::{BoxError, ConstraintKind, Error, Result};
+use crate::query::dialect::{Dialect, PostgresDialect};
+use crate::query::render::Statement;
+use crate::uri::{DatabaseUri, option_part};
+use crate::value::Value;
+
+// tokio-postgres' `ToSql` writes into `bytes::BytesMut`; postgres-types
+// re-exports it, which spares aludel a direct dependency on `bytes`.
+use tokio_postgres::types::private::BytesMut;
+
+const NAME: &str = "postgres";
+const OPTIONS: &[&str] = &[
+    "sslmode",
+    "application_name",
+    "connect_timeout",
+    "search_path",
+    "statement_cache_size",
+];
+const DEFAULT_PORT: u16 = 5432;
+const DEFAULT_APPLICATION_NAME: &str = "aludel";
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_STATEMENT_CACHE_SIZE: usize = 256;
+const MAX_STATEMENT_CACHE_SIZE: usize = 100_000;
+/// Statements with more parameters, or longer SQL, are not cached: the server
+/// keeps the plan of a prepared statement, and a 1,000-row multi-row INSERT
+/// costs it about 850 KB. They run as unnamed statements instead, which
+/// costs a parse per execution, small next to such a statement's work.
+const MAX_CACHED_PARAMS: usize = 128;
+const MAX_CACHED_SQL_LEN: usize = 16 * 1024;
+static DIALECT: PostgresDialect = PostgresDialect;
+
+/// Builds the PostgreSQL backend from a `postgres://` or `postgresql://`
+/// URI. Registered for both schemes.
+///
+/// Opens nothing: the pool connects later.
+///
+/// # Errors
+///
+/// [`Error::Uri`] for an unknown option or a malformed option value, and
+/// [`Error::Unsupported`] for an `sslmode` that needs TLS.
+pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
+    let sslmode = uri.take_option("sslmode");
+    let application_name = uri.take_option("application_name");
+    let connect_timeout = uri.take_option("connect_timeout");
+    let search_path = uri.take_option("search_path");
+    let cache_size = uri.take_option("statement_cache_size");
+    uri.reject_unknown_options(NAME, OPTIONS)?;
+
+    let mut config = Config::new();
+    match sslmode.as_deref() {
+        None | Some("disable" | "allow" | "prefer") => {}
+        Some(mode @ ("require" | "verify-ca" | "verify-full")) => {
+            return Err(Error::Unsupported {
+                feature: format!(
+                    "`sslmode={mode}` (TLS comes with the `tls` feature, which is not built yet; \
+                     aludel refuses to fall back to plaintext)"
+                ),
+                backend: NAME,
+            });
+        }
+        Some(_) => {
+            return Err(Error::uri(
+                option_part("sslmode"),
+                "is not a known mode; expected disable, allow, prefer, require, verify-ca or verify-full",
+            ));
+        }
+    }
+    // No TLS connector is built in: never even ask the server for TLS.
+    config.ssl_mode(SslMode::Disable);
+
+    let user = match uri.username() {
+        Some(user) => user.to_owned(),
+        None => default_user(),
+    };
+    config.user(&user);
+    if let Some(password) = uri.password() {
+        config.password(password);
+    }
+    let host = uri.host().unwrap_or("localhost").to_owned();
+    let port = uri.port().unwrap_or(DEFAULT_PORT);
+    config.host(&host).port(port);
+    let database = uri.database().filter(|d| !d.is_empty()).map(str::to_owned);
+    if let Some(database) = &database {
+        config.dbname(database);
+    }
+    config.application_name(
+        application_name
+            .as_deref()
+            .unwrap_or(DEFAULT_APPLICATION_NAME),
+    );
+    let timeout = match connect_timeout {
+        Some(value) => crate::config::parse_duration("connect_timeout", &value)?,
+        None => DEFAULT_CONNECT_TIMEOUT,
+    };
+    if !timeout.is_zero() {
+        config.connect_timeout(timeout);
+    }
+    if let Some(search_path) = search_path {
+        config.options(search_path_option(&search_path)?);
+    }
+    let statement_cache_size = match cache_size {
+        Some(value) => parse_cache_size(&value)?,
+        None => DEFAULT_STATEMENT_CACHE_SIZE,
+    };
+
+    let target = describe_target(&host, port, database.as_deref(), &user);
+    if sslmode.is_none() && !is_local(&host) {
+        tracing::warn!(
+            target: "aludel::postgres",
+            server = %target,
+            "connecting in plaintext: this build has no TLS; pass `sslmode=disable` to say that is intended"
+        );
+    }
+    Ok(Arc::new(PostgresBackend {
+        config,
+        target: target.into(),
+        statement_cache_size,
+        generation: Arc::new(AtomicU64::new(0)),
+    }))
+}
+
+/// libpq's default user: the operating-system user.
+fn default_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "postgres".to_owned())
+}
+
+fn is_local(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// `host:port`, database and user, for errors and logs. Never the password.
+fn describe_target(host: &str, port: u16, database: Option<&str>, user: &str) -> String {
+    let address = if host.starts_with('/') {
+        format!("{host} (port {port})")
+    } else if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    format!(
+        "{address}, database `{}`, user `{user}`",
+        database.unwrap_or(user)
+    )
+}
+
+fn parse_cache_size(value: &str) -> Result<usize> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|size| *size <= MAX_STATEMENT_CACHE_SIZE)
+        .ok_or_else(|| {
+            Error::uri(
+                option_part("statement_cache_size"),
+                format!("must be a whole number from 0 (no prepared statements) to {MAX_STATEMENT_CACHE_SIZE}"),
+            )
+        })
+}
+
+/// `-c search_path=...` for the startup packet's `options`: every schema name
+/// quoted as an identifier, then spaces and backslashes escaped with a
+/// backslash, as the server splits `options` on unescaped whitespace.
+fn search_path_option(value: &str) -> Result<String> {
+    let part = || option_part("search_path");
+    let mut list = String::new();
+    for (i, name) in value.split(',').map(str::trim).enumerate() {
+        if name.is_empty() {
+            return Err(Error::uri(
+                part(),
+                "holds an empty schema name; write names separated by commas, as in `app,public`",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::uri(part(), "holds a control character"));
+        }
+        if i > 0 {
+            list.push(',');
+        }
+        DIALECT.write_identifier(&mut list, name);
+    }
+    let mut option = String::from("-c search_path=");
+    for c in list.chars() {
+        if c == '\\' || c.is_whitespace() {
+            option.push('\\');
+        }
+        option.push(c);
+    }
+    Ok(option)
+}
+
+/// The PostgreSQL backend of one `Database`.
+pub struct PostgresBackend {
+    config: Config,
+    /// Where it connects, for errors: never the password.
+    target: Arc<str>,
+    statement_cache_size: usize,
+    /// Bumped by `schema_changed` and on stale statements; caches older than it are dropped.
+    generation: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written by hand: the config holds the password.
+        f.debug_struct("PostgresBackend")
+            .field("server", &self.target)
+            .field("statement_cache_size", &self.statement_cache_size)
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn dialect(&self) -> &'static dyn Dialect {
+        &DIALECT
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Connection>> {
+        let (client, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|e| Error::Backend {
+                    backend: NAME,
+                    source: Box::new(ConnectError {
+                        target: Arc::clone(&self.target),
+                        source: e,
+                    }),
+                })?;
+        let broken = Arc::new(AtomicBool::new(false));
+        // The task holds the socket half only: when the client is dropped,
+        // the connection ends and so does the task.
+        tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
+        let generation = Arc::clone(&self.generation);
+        let cache = StatementCache::new(
+            self.statement_cache_size,
+            generation.load(Ordering::Acquire),
+        );
+        Ok(Box::new(PostgresConnection {
+            shared: Arc::new(Shared {
+                client,
+                broken,
+                tx: AtomicU8::new(TX_IDLE),
+                dirty: AtomicBool::new(false),
+                cache: Mutex::new(cache),
+                cache_size: self.statement_cache_size,
+                generation,
+            }),
+            pending_rollback: None,
+        }))
+    }
+
+    fn schema_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Drives the socket until the connection ends, logging the server's
+/// notices; marks the connection broken when it does end.
+async fn drive_connection(
+    mut connection: tokio_postgres::Connection<
+        tokio_postgres::Socket,
+        tokio_postgres::tls::NoTlsStream,
+    >,
+    broken: Arc<AtomicBool>,
+) {
+    loop {
+        match poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(AsyncMessage::Notice(notice))) => {
+                if matches!(notice.parsed_severity(), Some(Severity::Warning)) {
+                    tracing::warn!(target: "aludel::postgres", code = notice.code().code(), "{}", notice.message());
+                } else {
+                    tracing::debug!(target: "aludel::postgres", code = notice.code().code(), "{}", notice.message());
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tracing::debug!(target: "aludel::postgres", error = %ErrorChain(&e), "connection ended");
+                break;
+            }
+            None => break,
+        }
+    }
+    broken.store(true, Ordering::Release);
+}
+
+/// Displays an error with its sources, `: `-separated.
+struct ErrorChain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// A failed connection attempt, naming the server (never the password).
+#[derive(Debug)]
+struct ConnectError {
+    target: Arc<str>,
+    source: tokio_postgres::Error,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot connect to PostgreSQL at {}", self.target)
+    }
+}
+
+impl StdError for ConnectError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transaction state
+
+/// No transaction: confirmed by the server.
+const TX_IDLE: u8 = 0;
+/// Maybe: `BEGIN`, `COMMIT` or `ROLLBACK` is in flight or its answer was lost,
+/// or a raw transaction statement ran.
+const TX_UNKNOWN: u8 = 1;
+/// Open (confirmed by `BEGIN`), and everything sent in it succeeded.
+const TX_OPEN: u8 = 2;
+/// Open, and something sent in it has an outcome nobody saw (a dropped stream).
+const TX_UNCHECKED: u8 = 3;
+/// Open and aborted by an error: it can only roll back.
+const TX_FAILED: u8 = 4;
+
+/// What a statement does to the session, told from its first words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatementClass {
+    /// A query worth preparing and caching.
+    Query,
+    /// Starts or ends a transaction (`BEGIN`, `COMMIT`, ...).
+    Transaction,
+    /// Changes session state that outlives a transaction (`SET`, `LISTEN`, `CREATE TEMP`, ...).
+    Session,
+    /// Anything else (DDL, ...).
+    Other,
+}
+
+fn classify(sql: &str) -> StatementClass {
+    let (first, second) = leading_keywords(sql);
+    let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+    let any = |word: &str, keywords: &[&str]| keywords.iter().any(|k| is(word, k));
+    if any(
+        first,
+        &[
+            "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE", "MERGE",
+        ],
+    ) {
+        StatementClass::Query
+    } else if any(
+        first,
+        &["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"],
+    ) || (is(first, "PREPARE") && is(second, "TRANSACTION"))
+    {
+        StatementClass::Transaction
+    } else if (is(first, "SET") && !any(second, &["LOCAL", "TRANSACTION", "CONSTRAINTS"]))
+        || any(first, &["RESET", "LISTEN", "PREPARE", "DECLARE", "LOAD"])
+        || (is(first, "CREATE") && any(second, &["TEMP", "TEMPORARY", "GLOBAL", "LOCAL"]))
+    {
+        StatementClass::Session
+    } else {
+        StatementClass::Other
+    }
+}
+
+/// The first two words of `sql`, skipping whitespace, comments and opening parentheses.
+fn leading_keywords(sql: &str) -> (&str, &str) {
+    let rest = skip_insignificant(sql);
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    let (first, rest) = rest.split_at(end);
+    let rest = skip_insignificant(rest);
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    (first, &rest[..end])
+}
+
+fn skip_insignificant(mut sql: &str) -> &str {
+    loop {
+        let trimmed = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(comment) = trimmed.strip_prefix("--") {
+            sql = comment.find('\n').map_or("", |end| &comment[end..]);
+        } else if let Some(mut comment) = trimmed.strip_prefix("/*") {
+            // Block comments nest in PostgreSQL.
+            let mut depth = 1usize;
+            while depth > 0 {
+                let Some(at) = comment.find(['/', '*']) else {
+                    return "";
+                };
+                let tail = &comment[at..];
+                if tail.starts_with("/*") {
+                    depth += 1;
+                    comment = &tail[2..];
+                } else if tail.starts_with("*/") {
+                    depth -= 1;
+                    comment = &tail[2..];
+                } else {
+                    comment = &tail[1..];
+                }
+            }
+            sql = comment;
+        } else {
+            return trimmed;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The connection
+
+/// What a connection shares with its streams.
+struct Shared {
+    client: Client,
+    /// Set by the socket task when the connection ends, and on fatal errors.
+    broken: Arc<AtomicBool>,
+    /// One of the `TX_*` states.
+    tx: AtomicU8,
+    /// A statement may have changed session state; `reset` discards it.
+    dirty: AtomicBool,
+    cache: Mutex<StatementCache>,
+    cache_size: usize,
+    /// The backend's schema generation.
+    generation: Arc<AtomicU64>,
+}
+
+/// One PostgreSQL connection.
+pub struct PostgresConnection {
+    shared: Arc<Shared>,
+    /// A `ROLLBACK` already written by [`Connection::start_rollback`], whose answer is still due.
+    pending_rollback: Option<BoxFuture<'static, Result<(), tokio_postgres::Error>>>,
+}
+
+impl fmt::Debug for PostgresConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConnection")
+            .field("may_be_in_transaction", &self.may_be_in_transaction())
+            .field("broken", &self.is_broken())
+            .field("rollback_pending", &self.pending_rollback.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a statement is sent.
+#[derive(Clone)]
+enum Plan {
+    /// A named statement from the cache.
+    Prepared(tokio_postgres::Statement),
+    /// Parse, bind and execute at once, as the unnamed statement, with
+    /// parameter types taken from the values.
+    Unnamed,
+}
+
+/// Why a statement failed: the driver's error, kept whole for its SQLSTATE, or aludel's own.
+enum Failure {
+    Pg(tokio_postgres::Error),
+    Other(Error),
+}
+
+type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + Send + 'a>>;
+
+impl Shared {
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire) || self.client.is_closed()
+    }
+
+    fn ensure_usable(&self) -> Result<()> {
+        if self.is_broken() {
+            self.broken.store(true, Ordering::Release);
+            return Err(Error::ConnectionLost { source: None });
+        }
+        Ok(())
+    }
+
+    fn tx(&self) -> u8 {
+        self.tx.load(Ordering::Acquire)
+    }
+
+    fn set_tx(&self, state: u8) {
+        self.tx.store(state, Ordering::Release);
+    }
+
+    fn in_transaction(&self) -> bool {
+        matches!(self.tx(), TX_OPEN | TX_UNCHECKED | TX_FAILED)
+    }
+
+    /// Marks the start of an operation inside a clean transaction: until it
+    /// is seen to succeed, a commit must check the transaction first.
+    fn begin_op(&self) -> bool {
+        self.tx
+            .compare_exchange(TX_OPEN, TX_UNCHECKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn end_op(&self, started: bool) {
+        if started {
+            let _ = self.tx.compare_exchange(
+                TX_UNCHECKED,
+                TX_OPEN,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
+    /// Records what `statements` may do to the session, before they are sent.
+    fn note_effects<'a>(&self, statements: impl IntoIterator<Item = &'a Statement>) {
+        for statement in statements {
+            match classify(&statement.sql) {
+                StatementClass::Transaction => self.set_tx(TX_UNKNOWN),
+                StatementClass::Session => self.dirty.store(true, Ordering::Release),
+                StatementClass::Query | StatementClass::Other => {}
+            }
+        }
+    }
+
+    /// The statement cache, emptied first if the schema changed since it was filled.
+    fn cache(&self) -> MutexGuard<'_, StatementCache> {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.sync(self.generation.load(Ordering::Acquire));
+        cache
+    }
+
+    /// Drops the cached statements of every connection of the backend.
+    fn forget_statements(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache().clear();
+    }
+
+    /// Maps a driver error, noting a lost connection or an aborted transaction.
+    fn map_error(&self, error: tokio_postgres::Error) -> Error {
+        if is_connection_error(&error) || self.client.is_closed() {
+            self.broken.store(true, Ordering::Release);
+            return Error::ConnectionLost {
+                source: Some(Box::new(error)),
+            };
+        }
+        if error.as_db_error().is_some() {
+            // Any server error aborts an open transaction.
+            let _ =
+                self.tx
+                    .compare_exchange(TX_OPEN, TX_FAILED, Ordering::AcqRel, Ordering::Acquire);
+            let _ = self.tx.compare_exchange(
+                TX_UNCHECKED,
+                TX_FAILED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        map_db_error(error)
+    }
+
+    fn failure(&self, failure: Failure) -> Error {
+        match failure {
+            Failure::Other(e) => e,
+            Failure::Pg(e) if is_stale_statement(&e) => {
+                self.forget_statements();
+                let in_transaction = self.tx() != TX_IDLE;
+                let mapped = self.map_error(e);
+                match mapped {
+                    Error::Backend { source, .. } if in_transaction => Error::Backend {
+                        backend: NAME,
+                        source: Box::new(StaleStatement { source }),
+                    },
+                    other => other,
+                }
+            }
+            Failure::Pg(e) => self.map_error(e),
+        }
+    }
+
+    // --- planning -----------------------------------------------------------
+
+    fn cacheable(&self, statement: &Statement) -> bool {
+        self.cache_size > 0
+            && statement.params.len() <= MAX_CACHED_PARAMS
+            && statement.sql.len() <= MAX_CACHED_SQL_LEN
+            && classify(&statement.sql) == StatementClass::Query
+    }
+
+    /// Splits a batch where a query still to be prepared follows a statement
+    /// of another kind (DDL, say), which it may depend on: such a query can
+    /// only be prepared once the statements before it have run.
+    fn segments(&self, statements: &[Statement]) -> Vec<Range<usize>> {
+        let mut segments = Vec::new();
+        let mut start = 0;
+        let mut after_other = false;
+        let cache = self.cache();
+        for (i, statement) in statements.iter().enumerate() {
+            if after_other && self.cacheable(statement) && !cache.contains(&statement.sql) {
+                segments.push(start..i);
+                start = i;
+                after_other = false;
+            }
+            after_other |= classify(&statement.sql) != StatementClass::Query;
+        }
+        if start < statements.len() || segments.is_empty() {
+            segments.push(start..statements.len());
+        }
+        segments
+    }
+
+    /// How to send each statement: prepares the queries not in the cache (in
+    /// one round trip, pipelined) and checks every bound value against its
+    /// parameter's type, so nothing fails on the client once sending starts.
+    async fn plans(&self, statements: &[Statement]) -> Result<Vec<Plan>> {
+        let mut plans: Vec<Option<Plan>> = Vec::with_capacity(statements.len());
+        let mut missing: Vec<Arc<str>> = Vec::new();
+        {
+            let mut cache = self.cache();
+            for statement in statements {
+                if !self.cacheable(statement) {
+                    plans.push(Some(Plan::Unnamed));
+                } else if let Some(prepared) = cache.get(&statement.sql) {
+                    plans.push(Some(Plan::Prepared(prepared)));
+                } else {
+                    if !missing.contains(&statement.sql) {
+                        missing.push(Arc::clone(&statement.sql));
+                    }
+                    plans.push(None);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let prepared =
+                futures::future::join_all(missing.iter().map(|sql| self.client.prepare(sql))).await;
+            let mut fresh = HashMap::with_capacity(missing.len());
+            let mut first_error = None;
+            for (sql, result) in missing.into_iter().zip(prepared) {
+                match result {
+                    Ok(statement) => {
+                        fresh.insert(sql, statement);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            {
+                let mut cache = self.cache();
+                for (sql, statement) in &fresh {
+                    cache.insert(Arc::clone(sql), statement.clone());
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(self.map_error(e));
+            }
+            for (plan, statement) in plans.iter_mut().zip(statements) {
+                if plan.is_none() {
+                    *plan = fresh.get(&statement.sql).cloned().map(Plan::Prepared);
+                }
+            }
+        }
+        let plans: Vec<Plan> = plans
+            .into_iter()
+            .map(|p| p.unwrap_or(Plan::Unnamed))
+            .collect();
+        for (statement, plan) in statements.iter().zip(&plans) {
+            check_statement(statement, plan)?;
+        }
+        Ok(plans)
+    }
+
+    // --- execution ----------------------------------------------------------
+
+    /// Sends one statement and reads its whole result.
+    async fn execute(&self, statement: &Statement, plan: &Plan) -> Result<Outcome, Failure> {
+        let started = Instant::now();
+        let rows = self.query(statement, plan).await.map_err(Failure::Pg)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut collected = Vec::new();
+        let mut columns: Option<Arc<[String]>> = None;
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(Failure::Pg)?;
+            let names = match &columns {
+                Some(names) => Arc::clone(names),
+                None => {
+                    let names = column_names(row.columns()).map_err(Failure::Other)?;
+                    columns = Some(Arc::clone(&names));
+                    names
+                }
+            };
+            let values = decode_row(&row).map_err(Failure::Other)?;
+            collected.push(Row::new(names, values));
+        }
+        let returned = collected.len() as u64;
+        let rows_affected = rows.rows_affected().unwrap_or(returned);
+        trace_statement(
+            NAME,
+            &statement.sql,
+            statement.params.len(),
+            rows_affected.max(returned),
+            started.elapsed(),
+        );
+        Ok(Outcome {
+            rows_affected,
+            rows: collected,
+        })
+    }
+
+    /// Sends one statement; its rows are read from the returned stream.
+    async fn query(
+        &self,
+        statement: &Statement,
+        plan: &Plan,
+    ) -> Result<tokio_postgres::RowStream, tokio_postgres::Error> {
+        match plan {
+            Plan::Prepared(prepared) => {
+                self.client
+                    .query_raw(prepared, statement.params.iter().map(Bind))
+                    .await
+            }
+            Plan::Unnamed => {
+                self.client
+                    .query_typed_raw(
+                        &statement.sql,
+                        statement.params.iter().map(|v| (Bind(v), unnamed_type(v))),
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Sends one statement through the simple query protocol (no parameters).
+    async fn simple(&self, sql: &'static str) -> Result<Outcome, Failure> {
+        let started = Instant::now();
+        self.client.batch_execute(sql).await.map_err(Failure::Pg)?;
+        trace_statement(NAME, sql, 0, 0, started.elapsed());
+        Ok(Outcome::default())
+    }
+
+    /// Sends `ROLLBACK` and records the outcome: a connection that cannot
+    /// roll back is broken (its state is unknown).
+    async fn roll_back(&self) -> Result<()> {
+        if self.tx() == TX_IDLE {
+            return Ok(());
+        }
+        self.set_tx(TX_UNKNOWN);
+        match self.simple("ROLLBACK").await {
+            Ok(_) => {
+                self.set_tx(TX_IDLE);
+                Ok(())
+            }
+            Err(failure) => {
+                let error = self.failure(failure);
+                self.broken.store(true, Ordering::Release);
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs `statements` in order, stopping at the first error.
+    async fn run(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
+        self.ensure_usable()?;
+        self.note_effects(statements);
+        let started = self.begin_op();
+        let result = if self.in_transaction() {
+            self.run_pipelined(statements).await
+        } else {
+            self.run_sequential(statements).await
+        };
+        if result.is_ok() {
+            self.end_op(started);
+        }
+        result
+    }
+
+    /// Outside a transaction every statement commits on its own, so the next
+    /// one is sent only once the one before it succeeded.
+    async fn run_sequential(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
+        let mut outcomes = Vec::with_capacity(statements.len());
+        for range in self.segments(statements) {
+            let segment = &statements[range];
+            let plans = self.plans(segment).await?;
+            for (statement, plan) in segment.iter().zip(plans) {
+                let outcome = match self.execute(statement, &plan).await {
+                    Ok(outcome) => outcome,
+                    Err(Failure::Pg(e))
+                        if matches!(plan, Plan::Prepared(_))
+                            && is_stale_statement(&e)
+                            && self.tx() == TX_IDLE =>
+                    {
+                        // The statement did not run: prepare it again and retry once.
+                        self.forget_statements();
+                        let plan = self.plans(std::slice::from_ref(statement)).await?;
+                        let plan = plan.into_iter().next().unwrap_or(Plan::Unnamed);
+                        self.execute(statement, &plan)
+                            .await
+                            .map_err(|f| self.failure(f))?
+                    }
+                    Err(failure) => return Err(self.failure(failure)),
+                };
+                outcomes.push(outcome);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Inside a transaction the server ignores everything after an error
+    /// until the transaction ends, so statements are sent together: one
+    /// round trip.
+    async fn run_pipelined(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
+        let mut outcomes = Vec::with_capacity(statements.len());
+        for range in self.segments(statements) {
+            let segment = &statements[range];
+            let plans = self.plans(segment).await?;
+            let steps = segment
+                .iter()
+                .zip(&plans)
+                .map(|(statement, plan)| Box::pin(self.execute(statement, plan)) as StepFuture<'_>)
+                .collect();
+            for result in pipeline(steps).await {
+                match result {
+                    Some(Ok(outcome)) => outcomes.push(outcome),
+                    Some(Err(failure)) => return Err(self.failure(failure)),
+                    None => return Err(not_sent()),
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// `BEGIN` (unless a transaction is known to be open), the statements
+    /// and `COMMIT`, pipelined.
+    async fn transact(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
+        self.ensure_usable()?;
+        let prior = self.tx();
+        if prior == TX_FAILED {
+            self.roll_back().await?;
+            return Err(aborted());
+        }
+        self.note_effects(statements);
+        match self.transact_once(statements, prior).await {
+            Err(Attempt::Retry(_)) if prior == TX_IDLE => {
+                // Everything was rolled back and the caches are cleared: once more.
+                match self.transact_once(statements, TX_IDLE).await {
+                    Ok(outcomes) => Ok(outcomes),
+                    Err(Attempt::Retry(e) | Attempt::Failed(e)) => Err(e),
+                }
+            }
+            Ok(outcomes) => Ok(outcomes),
+            Err(Attempt::Retry(e) | Attempt::Failed(e)) => Err(e),
+        }
+    }
+
+    async fn transact_once(
+        &self,
+        statements: &[Statement],
+        prior: u8,
+    ) -> Result<Vec<Outcome>, Attempt> {
+        let mut begun = matches!(prior, TX_OPEN | TX_UNCHECKED);
+        // Without statements to show it, check a transaction that may have
+        // failed unseen before committing it; `COMMIT` on an aborted
+        // transaction "succeeds" as a rollback.
+        let probe = statements.is_empty() && prior != TX_OPEN;
+        self.set_tx(TX_UNKNOWN);
+        let segments = self.segments(statements);
+        let last = segments.len().saturating_sub(1);
+        let mut outcomes = Vec::with_capacity(statements.len());
+        for (index, range) in segments.into_iter().enumerate() {
+            let segment = &statements[range];
+            let plans = match self.plans(segment).await {
+                Ok(plans) => plans,
+                Err(e) => {
+                    self.abandon(begun || prior != TX_IDLE).await;
+                    return Err(Attempt::Failed(e));
+                }
+            };
+            let mut steps: Vec<StepFuture<'_>> = Vec::with_capacity(segment.len() + 3);
+            let begin_step = !begun;
+            if begin_step {
+                steps.push(Box::pin(self.simple("BEGIN")));
+            }
+            if probe && index == last {
+                steps.push(Box::pin(self.simple("SELECT 1")));
+            }
+            for (statement, plan) in segment.iter().zip(&plans) {
+                steps.push(Box::pin(self.execute(statement, plan)));
+            }
+            let commit_step = index == last;
+            if commit_step {
+                steps.push(Box::pin(self.simple("COMMIT")));
+            }
+            let mut results = pipeline(steps).await;
+            let commit = if commit_step {
+                results.pop().flatten()
+            } else {
+                None
+            };
+            if begin_step {
+                // The BEGIN result stands first; it went out if anything did.
+                begun = true;
+            }
+            let mut first_failure = None;
+            let mut skip = usize::from(begin_step) + usize::from(probe && index == last);
+            for result in results {
+                match result {
+                    Some(Ok(outcome)) if skip == 0 => outcomes.push(outcome),
+                    Some(Ok(_)) => skip -= 1,
+                    Some(Err(failure)) => {
+                        first_failure.get_or_insert(failure);
+                        skip = skip.saturating_sub(1);
+                    }
+                    None => {
+                        first_failure.get_or_insert(Failure::Other(not_sent()));
+                    }
+                }
+            }
+            match (first_failure, commit) {
+                (None, None) if !commit_step => continue,
+                (None, Some(Ok(_))) => {
+                    self.set_tx(TX_IDLE);
+                    return Ok(outcomes);
+                }
+                (None, Some(Err(failure))) => {
+                    // COMMIT failed: the server ended the transaction, unless
+                    // the connection died, in which case its outcome is unknown.
+                    let error = self.failure(failure);
+                    if !matches!(error, Error::ConnectionLost { .. }) {
+                        self.abandon(true).await;
+                    }
+                    return Err(Attempt::Failed(error));
+                }
+                (None, None) => {
+                    self.abandon(true).await;
+                    return Err(Attempt::Failed(not_sent()));
+                }
+                (Some(failure), commit) => {
+                    let stale = matches!(&failure, Failure::Pg(e) if is_stale_statement(e));
+                    let error = self.failure(failure);
+                    if matches!(error, Error::ConnectionLost { .. }) {
+                        return Err(Attempt::Failed(error));
+                    }
+                    let committed = matches!(commit, Some(Ok(_)));
+                    if committed {
+                        // The server turned the COMMIT of the aborted transaction into a rollback.
+                        self.set_tx(TX_IDLE);
+                    } else {
+                        self.abandon(true).await;
+                    }
+                    if stale && self.tx() == TX_IDLE {
+                        return Err(Attempt::Retry(error));
+                    }
+                    return Err(Attempt::Failed(error));
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Rolls back after a failed transaction, or restores the idle state
+    /// when nothing was sent.
+    async fn abandon(&self, sent: bool) {
+        if sent {
+            let _ = self.roll_back().await;
+        } else {
+            self.set_tx(TX_IDLE);
+        }
+    }
+
+    async fn commit(&self) -> Result<()> {
+        self.ensure_usable()?;
+        match self.tx() {
+            TX_IDLE => Ok(()),
+            TX_FAILED => {
+                self.roll_back().await?;
+                Err(aborted())
+            }
+            prior => match self.transact_once(&[], prior).await {
+                Ok(_) => Ok(()),
+                Err(Attempt::Retry(e) | Attempt::Failed(e)) => Err(e),
+            },
+        }
+    }
+
+    async fn begin(&self) -> Result<()> {
+        self.ensure_usable()?;
+        self.set_tx(TX_UNKNOWN);
+        match self.simple(DIALECT.begin_write()).await {
+            Ok(_) => {
+                self.set_tx(TX_OPEN);
+                Ok(())
+            }
+            Err(failure) => Err(self.failure(failure)),
+        }
+    }
+
+    /// Starts the query of a stream: prepared (and retried once if the
+    /// server no longer knows the statement) outside a transaction.
+    async fn open_stream(self: Arc<Self>, statement: Statement) -> Result<Rows> {
+        self.ensure_usable()?;
+        self.note_effects([&statement]);
+        let op = self.begin_op();
+        let started = Instant::now();
+        let single = std::slice::from_ref(&statement);
+        let mut plan = self
+            .plans(single)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(Plan::Unnamed);
+        let mut retried = false;
+        let rows = loop {
+            match self.query(&statement, &plan).await {
+                Ok(rows) => break rows,
+                Err(e)
+                    if !retried
+                        && matches!(plan, Plan::Prepared(_))
+                        && is_stale_statement(&e)
+                        && self.tx() == TX_IDLE =>
+                {
+                    retried = true;
+                    self.forget_statements();
+                    plan = self
+                        .plans(single)
+                        .await?
+                        .into_iter()
+                        .next()
+                        .unwrap_or(Plan::Unnamed);
+                }
+                Err(e) => return Err(self.failure(Failure::Pg(e))),
+            }
+        };
+        Ok(Rows {
+            shared: self,
+            rows: Box::pin(rows),
+            columns: None,
+            op,
+            sql: statement.sql,
+            params: statement.params.len(),
+            started,
+            returned: 0,
+            done: false,
+            traced: false,
+        })
+    }
+
+    /// `reset`: one round trip that rolls back, discards session state or
+    /// just proves the connection is alive.
+    async fn reset(&self, round_trip_done: bool) -> Result<()> {
+        self.ensure_usable()?;
+        let dirty = self.dirty.swap(false, Ordering::AcqRel);
+        let open = self.tx() != TX_IDLE;
+        let result = if dirty {
+            // DISCARD ALL also drops the prepared statements.
+            self.cache().clear();
+            if open {
+                self.set_tx(TX_UNKNOWN);
+                let steps: Vec<StepFuture<'_>> = vec![
+                    Box::pin(self.simple("ROLLBACK")),
+                    Box::pin(self.simple("DISCARD ALL")),
+                ];
+                pipeline(steps)
+                    .await
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(|| Err(Failure::Other(not_sent()))))
+                    .collect::<Result<Vec<_>, Failure>>()
+                    .map(drop)
+            } else {
+                self.simple("DISCARD ALL").await.map(drop)
+            }
+        } else if open {
+            self.set_tx(TX_UNKNOWN);
+            self.simple("ROLLBACK").await.map(drop)
+        } else if round_trip_done || std::env::var_os("ALUDEL_PG_NO_PING").is_some() {
+            Ok(())
+        } else {
+            self.client.check_connection().await.map_err(Failure::Pg)
+        };
+        match result {
+            Ok(()) => {
+                self.set_tx(TX_IDLE);
+                Ok(())
+            }
+            Err(failure) => {
+                let error = self.failure(failure);
+                // A connection that cannot be made clean is not lent again.
+                self.broken.store(true, Ordering::Release);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// How one attempt at a transaction ended.
+enum Attempt {
+    /// A cached statement went stale and everything was rolled back: worth one retry.
+    Retry(Error),
+    Failed(Error),
+}
+
+/// Runs `steps` pipelined: each is started (its request written) in order,
+/// and a step is started only if the one before it did not fail at once,
+/// before sending anything. Returns every result in order; `None` for a step
+/// never started (never sent).
+///
+/// This relies on tokio-postgres writing a request on the first poll of its
+/// future, which holds for statements already prepared and for the simple
+/// and unnamed protocols, the only kinds of steps given here.
+async fn pipeline<'a>(steps: Vec<StepFuture<'a>>) -> Vec<Option<Result<Outcome, Failure>>> {
+    let count = steps.len();
+    let mut steps: Vec<Option<StepFuture<'a>>> = steps.into_iter().map(Some).collect();
+    let mut results: Vec<Option<Result<Outcome, Failure>>> = (0..count).map(|_| None).collect();
+    let mut started = 0;
+    let mut stopped = false;
+    poll_fn(|cx| {
+        for (step, result) in steps.iter_mut().zip(results.iter_mut()).take(started) {
+            if let Some(future) = step {
+                if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                    *result = Some(output);
+                    *step = None;
+                }
+            }
+        }
+        while !stopped && started < count {
+            let index = started;
+            started += 1;
+            if let Some(future) = &mut steps[index] {
+                if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                    stopped = output.is_err();
+                    results[index] = Some(output);
+                    steps[index] = None;
+                }
+            }
+        }
+        if steps[..started].iter().all(Option::is_none) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     })
+    .await;
+    results
+}
+
+fn not_sent() -> Error {
+    Error::Query("a statement was not sent because the one before it failed".into())
+}
+
+fn aborted() -> Error {
+    Error::Backend {
+        backend: NAME,
+        source: "the transaction was aborted by an earlier error and has been rolled back; \
+                 nothing was committed: run it again"
+            .into(),
+    }
+}
+
+/// A cached statement the server rejected inside a transaction.
+#[derive(Debug)]
+struct StaleStatement {
+    source: BoxError,
+}
+
+impl fmt::Display for StaleStatement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the schema changed under a prepared statement inside a transaction, which is now \
+             aborted; roll back and run the transaction again (the statement caches were cleared)",
+        )
+    }
+}
+
+impl StdError for StaleStatement {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+#[async_trait]
+impl Connection for PostgresConnection {
+    async fn run(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        self.settle().await?;
+        self.shared.run(&statements).await
+    }
+
+    async fn transact(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        self.settle().await?;
+        self.shared.transact(&statements).await
+    }
+
+    fn stream(&mut self, statement: Statement) -> RowStream {
+        let pending = self.pending_rollback.take();
+        let shared = Arc::clone(&self.shared);
+        // An async block does nothing until polled: nothing is sent before
+        // the stream's first poll.
+        let start = async move {
+            if let Some(rollback) = pending {
+                settle_rollback(&shared, rollback).await?;
+            }
+            shared.open_stream(statement).await
+        };
+        Box::pin(start.try_flatten_stream())
+    }
+
+    async fn begin(&mut self) -> Result<()> {
+        self.settle().await?;
+        self.shared.begin().await
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        self.settle().await?;
+        self.shared.commit().await
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        self.settle().await?;
+        self.shared.ensure_usable()?;
+        self.shared.roll_back().await
+    }
+
+    fn may_be_in_transaction(&self) -> bool {
+        self.pending_rollback.is_some() || self.shared.tx() != TX_IDLE
+    }
+
+    fn is_broken(&self) -> bool {
+        self.shared.is_broken()
+    }
+
+    async fn reset(&mut self) -> Result<()> {
+        let round_trip_done = self.pending_rollback.is_some();
+        self.settle().await?;
+        self.shared.reset(round_trip_done).await
+    }
+
+    fn start_rollback(&mut self) {
+        if self.pending_rollback.is_some() || self.shared.tx() == TX_IDLE {
+            return;
+        }
+        self.shared.set_tx(TX_UNKNOWN);
+        let shared = Arc::clone(&self.shared);
+        let mut rollback: BoxFuture<'static, Result<(), tokio_postgres::Error>> =
+            Box::pin(async move { shared.client.batch_execute("ROLLBACK").await });
+        // One poll writes the request, ahead of anything a later user of the
+        // connection sends, and needs no runtime; `reset` (or the next call)
+        // waits for the answer. A task spawned to send it could instead run
+        // after the next user's BEGIN and roll back their work.
+        let waker = futures::task::noop_waker_ref();
+        let mut cx = Context::from_waker(waker);
+        match rollback.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(())) => self.shared.set_tx(TX_IDLE),
+            Poll::Ready(Err(_)) => self.shared.broken.store(true, Ordering::Release),
+            Poll::Pending => self.pending_rollback = Some(rollback),
+        }
+    }
+}
+
+impl PostgresConnection {
+    /// Waits for the answer to a `ROLLBACK` written by `start_rollback`.
+    async fn settle(&mut self) -> Result<()> {
+        match self.pending_rollback.take() {
+            Some(rollback) => settle_rollback(&self.shared, rollback).await,
+            None => Ok(()),
+        }
+    }
+}
+
+async fn settle_rollback(
+    shared: &Shared,
+    rollback: BoxFuture<'static, Result<(), tokio_postgres::Error>>,
+) -> Result<()> {
+    match rollback.await {
+        Ok(()) => {
+            shared.set_tx(TX_IDLE);
+            Ok(())
+        }
+        Err(e) => {
+            let error = shared.map_error(e);
+            shared.broken.store(true, Ordering::Release);
+            Err(error)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+
+/// The rows of one streamed query, decoded as they are pulled.
+struct Rows {
+    shared: Arc<Shared>,
+    rows: Pin<Box<tokio_postgres::RowStream>>,
+    columns: Option<Arc<[String]>>,
+    /// Whether this stream marked the transaction unchecked (see `Shared::begin_op`).
+    op: bool,
+    sql: Arc<str>,
+    params: usize,
+    started: Instant,
+    returned: u64,
+    done: bool,
+    traced: bool,
+}
+
+impl Rows {
+    fn trace(&mut self) {
+        if !self.traced {
+            self.traced = true;
+            trace_statement(
+                NAME,
+                &self.sql,
+                self.params,
+                self.returned,
+                self.started.elapsed(),
+            );
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<Row>>> {
+        self.done = true;
+        self.trace();
+        Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl Stream for Rows {
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match ready!(this.rows.as_mut().poll_next(cx)) {
+            Some(Ok(row)) => {
+                let names = match &this.columns {
+                    Some(names) => Arc::clone(names),
+                    None => match column_names(row.columns()) {
+                        Ok(names) => {
+                            this.columns = Some(Arc::clone(&names));
+                            names
+                        }
+                        Err(e) => return this.fail(e),
+                    },
+                };
+                match decode_row(&row) {
+                    Ok(values) => {
+                        this.returned += 1;
+                        Poll::Ready(Some(Ok(Row::new(names, values))))
+                    }
+                    Err(e) => this.fail(e),
+                }
+            }
+            Some(Err(e)) => {
+                let error = this.shared.failure(Failure::Pg(e));
+                this.fail(error)
+            }
+            None => {
+                this.done = true;
+                this.shared.end_op(this.op);
+                this.trace();
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl Drop for Rows {
+    fn drop(&mut self) {
+        // Dropped half-way: tokio-postgres discards the rest of the result.
+        self.trace();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statement cache
+
+/// Prepared statements by SQL text, least recently used out.
+struct StatementCache {
+    capacity: usize,
+    generation: u64,
+    tick: u64,
+    entries: HashMap<Arc<str>, (tokio_postgres::Statement, u64)>,
+}
+
+impl StatementCache {
+    fn new(capacity: usize, generation: u64) -> Self {
+        StatementCache {
+            capacity,
+            generation,
+            tick: 0,
+            entries: HashMap::new(),
+        }
+    }
+
+    fn sync(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.entries.clear();
+            self.generation = generation;
+        }
+    }
+
+    fn contains(&self, sql: &str) -> bool {
+        self.entries.contains_key(sql)
+    }
+
+    fn get(&mut self, sql: &str) -> Option<tokio_postgres::Statement> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(sql).map(|(statement, used)| {
+            *used = tick;
+            statement.clone()
+        })
+    }
+
+    fn insert(&mut self, sql: Arc<str>, statement: tokio_postgres::Statement) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&sql) {
+            // O(capacity), only when full; dropping the statement closes it on the server.
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(sql, _)| Arc::clone(sql));
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.tick += 1;
+        self.entries.insert(sql, (statement, self.tick));
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Values out
+
+/// How a parameter type takes aludel's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParamType {
+    Int2,
+    Int4,
+    Int8,
+    Oid,
+    Float4,
+    Float8,
+    Numeric,
+    Bool,
+    /// Takes text as is, in binary (`text`, `varchar`, `bpchar`, `name`, enums, ...).
+    TextLike,
+    Bytea,
+    /// Anything else: text is sent in text format for the server to parse.
+    Other,
+}
+
+fn param_type(ty: &Type) -> ParamType {
+    match ty.kind() {
+        Kind::Domain(inner) => return param_type(inner),
+        Kind::Enum(_) => return ParamType::TextLike,
+        _ => {}
+    }
+    let known = [
+        (Type::INT2, ParamType::Int2),
+        (Type::INT4, ParamType::Int4),
+        (Type::INT8, ParamType::Int8),
+        (Type::OID, ParamType::Oid),
+        (Type::FLOAT4, ParamType::Float4),
+        (Type::FLOAT8, ParamType::Float8),
+        (Type::NUMERIC, ParamType::Numeric),
+        (Type::BOOL, ParamType::Bool),
+        (Type::TEXT, ParamType::TextLike),
+        (Type::VARCHAR, ParamType::TextLike),
+        (Type::BPCHAR, ParamType::TextLike),
+        (Type::NAME, ParamType::TextLike),
+        (Type::UNKNOWN, ParamType::TextLike),
+        (Type::BYTEA, ParamType::Bytea),
+    ];
+    match known.iter().find(|(t, _)| t == ty) {
+        Some((_, class)) => *class,
+        None if ty.name() == "citext" => ParamType::TextLike,
+        None => ParamType::Other,
+    }
+}
+
+fn param_type_name(class: ParamType) -> &'static str {
+    match class {
+        ParamType::Int2 => "smallint",
+        ParamType::Int4 => "integer",
+        ParamType::Int8 => "bigint",
+        ParamType::Oid => "oid",
+        ParamType::Float4 => "real",
+        ParamType::Float8 => "double precision",
+        ParamType::Numeric => "numeric",
+        ParamType::Bool => "boolean",
+        ParamType::TextLike => "text",
+        ParamType::Bytea => "bytea",
+        ParamType::Other => "a value of the parameter's type",
+    }
+}
+
+/// Why a value cannot be bound to a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BindProblem {
+    Mismatch,
+    OutOfRange,
+    Nul,
+}
+
+/// Whether `value` can be bound to a parameter of type `ty`.
+fn bind_problem(value: &Value, ty: &Type) -> Option<BindProblem> {
+    let class = param_type(ty);
+    let fits = |ok: bool| (!ok).then_some(BindProblem::OutOfRange);
+    match value {
+        Value::Null => None,
+        Value::Bool(_) => (class != ParamType::Bool).then_some(BindProblem::Mismatch),
+        Value::I32(_) | Value::I64(_) => {
+            let v = match value {
+                Value::I32(v) => i64::from(*v),
+                Value::I64(v) => *v,
+                _ => 0,
+            };
+            match class {
+                ParamType::Int2 => fits(i16::try_from(v).is_ok()),
+                ParamType::Int4 => fits(i32::try_from(v).is_ok()),
+                ParamType::Oid => fits(u32::try_from(v).is_ok()),
+                ParamType::Int8 | ParamType::Float4 | ParamType::Float8 | ParamType::Numeric => {
+                    None
+                }
+                _ => Some(BindProblem::Mismatch),
+            }
+        }
+        Value::F64(v) => match class {
+            ParamType::Float8 | ParamType::Numeric => None,
+            ParamType::Float4 => fits(!v.is_finite() || v.abs() <= f64::from(f32::MAX)),
+            _ => Some(BindProblem::Mismatch),
+        },
+        Value::Text(text) if text.contains('\0') => Some(BindProblem::Nul),
+        Value::Text(_) => (class == ParamType::Bytea).then_some(BindProblem::Mismatch),
+        Value::Blob(_) => (class != ParamType::Bytea).then_some(BindProblem::Mismatch),
+    }
+}
+
+fn bind_error(index: usize, value: &Value, ty: &Type, problem: BindProblem) -> Error {
+    let column = format!("parameter ${}", index + 1);
+    match problem {
+        BindProblem::Nul => Error::Conversion {
+            column,
+            expected: "text without NUL bytes (PostgreSQL text cannot hold them; store bytes as a Vec<u8> / bytea)",
+            found: "text containing a NUL byte".into(),
+        },
+        BindProblem::OutOfRange => Error::Conversion {
+            column,
+            expected: param_type_name(param_type(ty)),
+            found: match value {
+                Value::I32(v) => format!("the integer {v}, out of range"),
+                Value::I64(v) => format!("the integer {v}, out of range"),
+                Value::F64(v) => format!("the float {v}, out of range"),
+                other => other.kind().to_owned(),
+            },
+        },
+        BindProblem::Mismatch => Error::Conversion {
+            column,
+            expected: param_type_name(param_type(ty)),
+            found: format!("{} (the parameter's type is `{}`)", value.kind(), ty.name()),
+        },
+    }
+}
+
+/// Checks the values of `statement` against its plan before anything is sent.
+fn check_statement(statement: &Statement, plan: &Plan) -> Result<()> {
+    match plan {
+        Plan::Prepared(prepared) => {
+            let types = prepared.params();
+            if types.len() != statement.params.len() {
+                return Err(Error::Query(format!(
+                    "the statement has {} parameters, but {} values were bound",
+                    types.len(),
+                    statement.params.len()
+                )));
+            }
+            for (index, (value, ty)) in statement.params.iter().zip(types).enumerate() {
+                if let Some(problem) = bind_problem(value, ty) {
+                    return Err(bind_error(index, value, ty, problem));
+                }
+            }
+            column_names(prepared.columns()).map(drop)
+        }
+        Plan::Unnamed => {
+            for (index, value) in statement.params.iter().enumerate() {
+                if matches!(value, Value::Text(text) if text.contains('\0')) {
+                    return Err(bind_error(index, value, &Type::TEXT, BindProblem::Nul));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The parameter type sent with an unnamed statement: the value's own, or
+/// none (OID 0) for the server to infer, for text and NULL.
+fn unnamed_type(value: &Value) -> Type {
+    static UNSPECIFIED: OnceLock<Type> = OnceLock::new();
+    match value {
+        Value::Bool(_) => Type::BOOL,
+        Value::I32(_) => Type::INT4,
+        Value::I64(_) => Type::INT8,
+        Value::F64(_) => Type::FLOAT8,
+        Value::Blob(_) => Type::BYTEA,
+        Value::Null | Value::Text(_) => UNSPECIFIED
+            .get_or_init(|| Type::new("unspecified".into(), 0, Kind::Pseudo, "pg_catalog".into()))
+            .clone(),
+    }
+}
+
+/// A [`Value`] bound to a parameter, converted to the parameter's type.
+struct Bind<'a>(&'a Value);
+
+impl fmt::Debug for Bind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tokio-postgres logs parameters at debug level: never the value.
+        write!(f, "<{}>", self.0.kind())
+    }
+}
+
+impl ToSql for Bind<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        if let Some(problem) = bind_problem(self.0, ty) {
+            return Err(Box::new(bind_error(0, self.0, ty, problem)));
+        }
+        let class = param_type(ty);
+        let int = |v: i64, out: &mut BytesMut| match class {
+            ParamType::Int2 => i16::try_from(v)
+                .unwrap_or_default()
+                .to_sql(&Type::INT2, out),
+            ParamType::Int4 => i32::try_from(v)
+                .unwrap_or_default()
+                .to_sql(&Type::INT4, out),
+            ParamType::Oid => u32::try_from(v).unwrap_or_default().to_sql(&Type::OID, out),
+            ParamType::Float4 => (v as f32).to_sql(&Type::FLOAT4, out),
+            ParamType::Float8 => (v as f64).to_sql(&Type::FLOAT8, out),
+            ParamType::Numeric => {
+                out.extend_from_slice(v.to_string().as_bytes());
+                Ok(IsNull::No)
+            }
+            _ => v.to_sql(&Type::INT8, out),
+        };
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(v) => v.to_sql(&Type::BOOL, out),
+            Value::I32(v) => int(i64::from(*v), out),
+            Value::I64(v) => int(*v, out),
+            Value::F64(v) => match class {
+                ParamType::Float4 => (*v as f32).to_sql(&Type::FLOAT4, out),
+                ParamType::Numeric => {
+                    out.extend_from_slice(numeric_text(*v).as_bytes());
+                    Ok(IsNull::No)
+                }
+                _ => v.to_sql(&Type::FLOAT8, out),
+            },
+            // The same bytes in binary (text types) and text format (others).
+            Value::Text(v) => {
+                out.extend_from_slice(v.as_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Blob(v) => {
+                out.extend_from_slice(v);
+                Ok(IsNull::No)
+            }
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per value in `to_sql` (and before sending, in `check_statement`).
+        true
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.to_sql(ty, out)
+    }
+
+    fn encode_format(&self, ty: &Type) -> tokio_postgres::types::Format {
+        use tokio_postgres::types::Format;
+        let class = param_type(ty);
+        match self.0 {
+            Value::Text(_) if class != ParamType::TextLike => Format::Text,
+            Value::I32(_) | Value::I64(_) | Value::F64(_) if class == ParamType::Numeric => {
+                Format::Text
+            }
+            _ => Format::Binary,
+        }
+    }
+}
+
+/// A float as `numeric` input text.
+fn numeric_text(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
+    } else {
+        // `{:?}` is the shortest text that reads back as the same float.
+        format!("{v:?}")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Values in
+
+/// How a result column is read into a [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnType {
+    Int2,
+    Int4,
+    Int8,
+    Oid,
+    Float4,
+    Float8,
+    Bool,
+    Text,
+    Bytea,
+    Json,
+    Jsonb,
+    Uuid,
+    Void,
+}
+
+fn column_type(ty: &Type) -> Option<ColumnType> {
+    match ty.kind() {
+        Kind::Domain(inner) => return column_type(inner),
+        Kind::Enum(_) => return Some(ColumnType::Text),
+        _ => {}
+    }
+    let known = [
+        (Type::INT2, ColumnType::Int2),
+        (Type::INT4, ColumnType::Int4),
+        (Type::INT8, ColumnType::Int8),
+        (Type::OID, ColumnType::Oid),
+        (Type::FLOAT4, ColumnType::Float4),
+        (Type::FLOAT8, ColumnType::Float8),
+        (Type::BOOL, ColumnType::Bool),
+        (Type::TEXT, ColumnType::Text),
+        (Type::VARCHAR, ColumnType::Text),
+        (Type::BPCHAR, ColumnType::Text),
+        (Type::NAME, ColumnType::Text),
+        (Type::UNKNOWN, ColumnType::Text),
+        (Type::BYTEA, ColumnType::Bytea),
+        (Type::JSON, ColumnType::Json),
+        (Type::JSONB, ColumnType::Jsonb),
+        (Type::UUID, ColumnType::Uuid),
+        (Type::VOID, ColumnType::Void),
+    ];
+    match known.iter().find(|(t, _)| t == ty) {
+        Some((_, column)) => Some(*column),
+        None if ty.name() == "citext" => Some(ColumnType::Text),
+        None => None,
+    }
+}
+
+const READABLE_TYPES: &str = "a type aludel reads: smallint, integer, bigint, real, double precision, \
+     boolean, text, varchar, char, name, bytea, json, jsonb, uuid or oid (cast others in SQL, e.g. `::text`)";
+
+/// The column names, after checking that every column can be read.
+fn column_names(columns: &[tokio_postgres::Column]) -> Result<Arc<[String]>> {
+    columns
+        .iter()
+        .map(|column| match column_type(column.type_()) {
+            Some(_) => Ok(column.name().to_owned()),
+            None => Err(Error::Conversion {
+                column: column.name().to_owned(),
+                expected: READABLE_TYPES,
+                found: format!("PostgreSQL type `{}`", column.type_().name()),
+            }),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Into::into)
+}
+
+fn decode_row(row: &tokio_postgres::Row) -> Result<Vec<Value>> {
+    (0..row.len())
+        .map(|i| {
+            row.try_get::<_, Read>(i).map(|read| read.0).map_err(|_| {
+                let (name, ty) = row
+                    .columns()
+                    .get(i)
+                    .map_or(("?", "?"), |c| (c.name(), c.type_().name()));
+                Error::Conversion {
+                    column: name.to_owned(),
+                    expected: READABLE_TYPES,
+                    found: format!("a malformed `{ty}` value"),
+                }
+            })
+        })
+        .collect()
+}
+
+/// A column value read into a [`Value`] by its type.
+struct Read(Value);
+
+impl<'a> FromSql<'a> for Read {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        let Some(column) = column_type(ty) else {
+            return Err(format!("cannot read PostgreSQL type `{}`", ty.name()).into());
+        };
+        let value = match column {
+            ColumnType::Int2 => Value::I32(i32::from(i16::from_sql(&Type::INT2, raw)?)),
+            ColumnType::Int4 => Value::I32(i32::from_sql(&Type::INT4, raw)?),
+            ColumnType::Int8 => Value::I64(i64::from_sql(&Type::INT8, raw)?),
+            ColumnType::Oid => Value::I64(i64::from(u32::from_sql(&Type::OID, raw)?)),
+            ColumnType::Float4 => Value::F64(f64::from(f32::from_sql(&Type::FLOAT4, raw)?)),
+            ColumnType::Float8 => Value::F64(f64::from_sql(&Type::FLOAT8, raw)?),
+            ColumnType::Bool => Value::Bool(bool::from_sql(&Type::BOOL, raw)?),
+            ColumnType::Text | ColumnType::Json => {
+                Value::Text(std::str::from_utf8(raw)?.to_owned())
+            }
+            ColumnType::Jsonb => match raw.split_first() {
+                Some((1, text)) => Value::Text(std::str::from_utf8(text)?.to_owned()),
+                _ => return Err("unsupported jsonb version".into()),
+            },
+            ColumnType::Bytea => Value::Blob(raw.to_vec()),
+            ColumnType::Uuid => Value::Text(uuid_text(raw)?),
+            ColumnType::Void => Value::Null,
+        };
+        Ok(Read(value))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Read(Value::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per column in `column_names` before any row is read.
+        true
+    }
+}
+
+fn uuid_text(raw: &[u8]) -> Result<String, Box<dyn StdError + Sync + Send>> {
+    use std::fmt::Write as _;
+    if raw.len() != 16 {
+        return Err("a uuid is 16 bytes".into());
+    }
+    let mut out = String::with_capacity(36);
+    for (i, byte) in raw.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        let _ = write!(out, "{byte:02x}");
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// The connection is gone: closed, or ended by a fatal server error
+/// (administrator shutdown, `pg_terminate_backend`, idle timeout, ...).
+fn is_connection_error(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    error.as_db_error().is_some_and(|db| {
+        matches!(
+            db.parsed_severity(),
+            Some(Severity::Fatal | Severity::Panic)
+        ) || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(db.code())
+    })
+}
+
+/// SQLSTATE 26000 (the prepared statement is gone: `DEALLOCATE`, a pooler),
+/// or 0A000 raised where a cached plan is revalidated ("cached plan must not
+/// change result type").
+fn is_stale_statement(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
+            || (*db.code() == SqlState::FEATURE_NOT_SUPPORTED
+                && db
+                    .routine()
+                    .is_none_or(|routine| routine == "RevalidateCachedQuery"))
+    })
+}
+
+/// Maps a server error: constraint kinds with table and column, the rest as
+/// backend errors keeping the driver's error (and its SQLSTATE) as the source.
+///
+/// Serialization failures (40001) and deadlocks (40P01) stay backend errors;
+/// match them through the source's [`SqlState`] to retry the transaction.
+fn map_db_error(error: tokio_postgres::Error) -> Error {
+    let Some(db) = error.as_db_error() else {
+        return Error::Backend {
+            backend: NAME,
+            source: Box::new(error),
+        };
+    };
+    let code = db.code();
+    let kind = if *code == SqlState::UNIQUE_VIOLATION {
+        ConstraintKind::Unique
+    } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        ConstraintKind::ForeignKey
+    } else if *code == SqlState::NOT_NULL_VIOLATION {
+        ConstraintKind::NotNull
+    } else if *code == SqlState::CHECK_VIOLATION {
+        ConstraintKind::Check
+    } else if code.code().starts_with("23") {
+        ConstraintKind::Other
+    } else {
+        return Error::Backend {
+            backend: NAME,
+            source: Box::new(error),
+        };
+    };
+    let (table, column) = constraint_target(db, kind);
+    Error::Constraint {
+        kind,
+        table,
+        column,
+        source: Box::new(error),
+    }
+}
+
+/// The table and column of a constraint violation: the server's own fields,
+/// else the key columns in the detail (`Key (username)=(ada) already
+/// exists.`), else the column in a constraint named the default way
+/// (`user_username_key`). The detail is localized around the `(...)=(...)`
+/// part, which is not; this is best effort.
+fn constraint_target(db: &DbError, kind: ConstraintKind) -> (Option<String>, Option<String>) {
+    let table = db.table().map(str::to_owned);
+    let column = db
+        .column()
+        .map(str::to_owned)
+        .or_else(|| match kind {
+            ConstraintKind::Unique | ConstraintKind::ForeignKey => {
+                db.detail().and_then(key_columns)
+            }
+            _ => None,
+        })
+        .or_else(|| {
+            let constraint = db.constraint()?;
+            column_of_constraint(constraint, db.table()?)
+        });
+    (table, column)
+}
+
+/// `Key (a, b)=(1, 2) already exists.` -> `a, b`.
+fn key_columns(detail: &str) -> Option<String> {
+    let start = detail.find('(')?;
+    let end = detail.find(")=(")?;
+    let columns = detail.get(start + 1..end)?.trim();
+    (!columns.is_empty()).then(|| columns.to_owned())
+}
+
+/// `user_username_key` on table `user` -> `username`.
+fn column_of_constraint(constraint: &str, table: &str) -> Option<String> {
+    let rest = constraint.strip_prefix(table)?.strip_prefix('_')?;
+    let column = ["_key", "_fkey", "_check", "_not_null", "_excl"]
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix))?;
+    (!column.is_empty()).then(|| column.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_classified_by_their_first_words() {
+        assert_eq!(classify("SELECT 1"), StatementClass::Query);
+        assert_eq!(
+            classify("  -- hi\n /* a /* nested */ b */ (select 1)"),
+            StatementClass::Query
+        );
+        assert_eq!(classify("begin"), StatementClass::Transaction);
+        assert_eq!(classify("START TRANSACTION"), StatementClass::Transaction);
+        assert_eq!(
+            classify("PREPARE TRANSACTION 'x'"),
+            StatementClass::Transaction
+        );
+        assert_eq!(classify("SET search_path = x"), StatementClass::Session);
+        assert_eq!(classify("SET LOCAL search_path = x"), StatementClass::Other);
+        assert_eq!(
+            classify("create temp table t (a int)"),
+            StatementClass::Session
+        );
+        assert_eq!(classify("CREATE TABLE t (a int)"), StatementClass::Other);
+        assert_eq!(classify(""), StatementClass::Other);
+        assert_eq!(classify("/* unterminated"), StatementClass::Other);
+    }
+
+    #[test]
+    fn key_columns_come_from_the_detail() {
+        assert_eq!(
+            key_columns("Key (username)=(ada) already exists.").as_deref(),
+            Some("username")
+        );
+        assert_eq!(
+            key_columns("Key (a, b)=(1, 2) already exists.").as_deref(),
+            Some("a, b")
+        );
+        assert_eq!(
+            key_columns("Schlüssel »(lower(name))=(x)« existiert bereits.").as_deref(),
+            Some("lower(name)")
+        );
+        assert_eq!(key_columns("no key here"), None);
+        assert_eq!(
+            column_of_constraint("user_username_key", "user").as_deref(),
+            Some("username")
+        );
+        assert_eq!(column_of_constraint("user_pkey", "user"), None);
+    }
+
+    #[test]
+    fn search_path_is_quoted_and_escaped() {
+        assert_eq!(
+            search_path_option("app, public").ok().as_deref(),
+            Some("-c search_path=\"app\",\"public\"")
+        );
+        assert_eq!(
+            search_path_option("my schema\\x").ok().as_deref(),
+            Some("-c search_path=\"my\\ schema\\\\x\"")
+        );
+        assert!(search_path_option("a,,b").is_err());
+    }
+
+    #[test]
+    fn values_are_checked_against_parameter_types() {
+        assert_eq!(
+            bind_problem(&Value::I64(70_000), &Type::INT2),
+            Some(BindProblem::OutOfRange)
+        );
+        assert_eq!(bind_problem(&Value::I64(7), &Type::INT2), None);
+        assert_eq!(bind_problem(&Value::I32(7), &Type::INT8), None);
+        assert_eq!(
+            bind_problem(&Value::Text("a\0b".into()), &Type::TEXT),
+            Some(BindProblem::Nul)
+        );
+        assert_eq!(
+            bind_problem(&Value::Text("x".into()), &Type::BYTEA),
+            Some(BindProblem::Mismatch)
+        );
+        assert_eq!(
+            bind_problem(&Value::Blob(vec![0]), &Type::TEXT),
+            Some(BindProblem::Mismatch)
+        );
+        assert_eq!(bind_problem(&Value::Null, &Type::BYTEA), None);
+        assert_eq!(
+            bind_problem(&Value::F64(1e300), &Type::FLOAT4),
+            Some(BindProblem::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn uuids_read_as_text() {
+        let raw: Vec<u8> = (0u8..16).collect();
+        assert_eq!(
+            uuid_text(&raw).ok().as_deref(),
+            Some("00010203-0405-0607-0809-0a0b0c0d0e0f")
+        );
+    }
 }

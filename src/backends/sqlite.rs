@@ -28,7 +28,9 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OpenFlags, ToSql};
 use tokio::sync::mpsc;
 
-use crate::backends::{Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement};
+use crate::backends::{
+    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+};
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, SqliteDialect};
 use crate::query::render::Statement;
@@ -103,7 +105,8 @@ impl MemoryDatabase {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let keeper = rusqlite::Connection::open_with_flags(&name, memory_flags()).map_err(map_error)?;
+        let keeper =
+            rusqlite::Connection::open_with_flags(&name, memory_flags()).map_err(map_error)?;
         Ok(MemoryDatabase {
             name,
             _keeper: Mutex::new(keeper),
@@ -113,7 +116,9 @@ impl MemoryDatabase {
 
 impl fmt::Debug for MemoryDatabase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryDatabase").field("name", &self.name).finish()
+        f.debug_struct("MemoryDatabase")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -134,7 +139,10 @@ fn prepare_file(path: &Path, mode: Mode) -> Result<()> {
         backend: NAME,
         source: format!("cannot create the database file {}: {e}", path.display()).into(),
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -208,7 +216,8 @@ impl Backend for SqliteBackend {
                 // another connection may hold for a moment.
                 conn.busy_timeout(busy_timeout)?;
                 if wal {
-                    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+                    let _mode: String =
+                        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
                 }
                 conn.execute_batch("PRAGMA foreign_keys = ON")?;
                 conn.set_prepared_statement_cache_capacity(64);
@@ -257,7 +266,8 @@ impl SqliteConnection {
                 state.broken.store(true, Ordering::Release);
                 Err(Error::Backend {
                     backend: NAME,
-                    source: "a call on the SQLite thread panicked; the connection is discarded".into(),
+                    source: "a call on the SQLite thread panicked; the connection is discarded"
+                        .into(),
                 })
             })
         }
@@ -269,7 +279,8 @@ impl SqliteConnection {
         job: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R> {
         let job: Job<R> = Box::new(job);
-        self.call_mapped(move |conn| job(conn).map_err(map_error)).await
+        self.call_mapped(move |conn| job(conn).map_err(map_error))
+            .await
     }
 
     async fn call_mapped<R: Send + 'static>(
@@ -288,7 +299,10 @@ impl SqliteConnection {
     }
 
     /// Sends `job` to the thread without waiting for it to finish.
-    fn send(&self, job: impl FnOnce(&mut rusqlite::Connection) -> Result<()> + Send + 'static) -> Result<()> {
+    fn send(
+        &self,
+        job: impl FnOnce(&mut rusqlite::Connection) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
         // `call_raw` sends on its first poll and then waits for the answer;
         // polling it once sends the job, and dropping it discards the answer.
         match self.handle.call_raw(self.guarded(job)).now_or_never() {
@@ -315,22 +329,37 @@ fn commit_or_roll_back(conn: &mut rusqlite::Connection) -> Result<()> {
     })
 }
 
-fn run_statements(conn: &mut rusqlite::Connection, statements: &[Statement]) -> Result<Vec<Outcome>> {
+fn run_statements(
+    conn: &mut rusqlite::Connection,
+    statements: &[Statement],
+) -> Result<Vec<Outcome>> {
     statements
         .iter()
         .map(|statement| run_statement(conn, statement).map_err(map_error))
         .collect()
 }
 
-fn run_statement(conn: &mut rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Outcome> {
+fn run_statement(
+    conn: &mut rusqlite::Connection,
+    statement: &Statement,
+) -> rusqlite::Result<Outcome> {
     let started = Instant::now();
     let outcome = execute_statement(conn, statement)?;
     let rows = outcome.rows_affected.max(outcome.rows.len() as u64);
-    trace_statement(NAME, &statement.sql, statement.params.len(), rows, started.elapsed());
+    trace_statement(
+        NAME,
+        &statement.sql,
+        statement.params.len(),
+        rows,
+        started.elapsed(),
+    );
     Ok(outcome)
 }
 
-fn execute_statement(conn: &mut rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Outcome> {
+fn execute_statement(
+    conn: &mut rusqlite::Connection,
+    statement: &Statement,
+) -> rusqlite::Result<Outcome> {
     let mut prepared = conn.prepare_cached(&statement.sql)?;
     bind(&mut prepared, &statement.params)?;
     if prepared.column_count() == 0 {
@@ -357,7 +386,10 @@ fn execute_statement(conn: &mut rusqlite::Connection, statement: &Statement) -> 
 fn bind(prepared: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> rusqlite::Result<()> {
     let expected = prepared.parameter_count();
     if expected != params.len() {
-        return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
+        return Err(rusqlite::Error::InvalidParameterCount(
+            params.len(),
+            expected,
+        ));
     }
     for (i, value) in params.iter().enumerate() {
         prepared.raw_bind_parameter(i + 1, Bind(value))?;
@@ -410,7 +442,8 @@ impl ToSql for Bind<'_> {
 #[async_trait]
 impl Connection for SqliteConnection {
     async fn run(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
-        self.call_mapped(move |conn| run_statements(conn, &statements)).await
+        self.call_mapped(move |conn| run_statements(conn, &statements))
+            .await
     }
 
     async fn transact(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
@@ -443,9 +476,15 @@ impl Connection for SqliteConnection {
         Box::pin(futures::stream::poll_fn(move |cx| {
             if let Some(job) = start.take() {
                 // Nothing is sent until the stream is first polled.
-                if handle.call_raw(job).now_or_never().is_some_and(|r| r.is_err()) {
+                if handle
+                    .call_raw(job)
+                    .now_or_never()
+                    .is_some_and(|r| r.is_err())
+                {
                     state.broken.store(true, Ordering::Release);
-                    return std::task::Poll::Ready(Some(Err(Error::ConnectionLost { source: None })));
+                    return std::task::Poll::Ready(Some(Err(Error::ConnectionLost {
+                        source: None,
+                    })));
                 }
             }
             pending.poll_next(cx)
@@ -501,7 +540,10 @@ struct Pending {
 }
 
 impl Pending {
-    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<Row>>> {
+    fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Row>>> {
         use std::task::Poll;
         loop {
             if let Some(row) = self.batch.next() {
@@ -549,7 +591,13 @@ fn produce_rows(
         }
         Ok(())
     })();
-    trace_statement(NAME, &statement.sql, statement.params.len(), sent, started.elapsed());
+    trace_statement(
+        NAME,
+        &statement.sql,
+        statement.params.len(),
+        sent,
+        started.elapsed(),
+    );
     if let Err(e) = result {
         let _ = sender.blocking_send(Err(map_error(e)));
     }
@@ -635,6 +683,9 @@ mod tests {
             constraint_target("UNIQUE constraint failed: t.a, t.b"),
             (Some("t".into()), Some("a, b".into()))
         );
-        assert_eq!(constraint_target("FOREIGN KEY constraint failed"), (None, None));
+        assert_eq!(
+            constraint_target("FOREIGN KEY constraint failed"),
+            (None, None)
+        );
     }
 }

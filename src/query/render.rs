@@ -258,7 +258,11 @@ pub fn insert(
 
 /// How many rows of `table` one multi-row `INSERT` may carry under the
 /// dialect's bind-parameter limit.
-pub fn insert_rows_per_statement(dialect: &dyn Dialect, table: &Table, generated_key: bool) -> usize {
+pub fn insert_rows_per_statement(
+    dialect: &dyn Dialect,
+    table: &Table,
+    generated_key: bool,
+) -> usize {
     if generated_key && !dialect.supports_returning() {
         // Without RETURNING only a single-row INSERT tells which key it got:
         // keys of a multi-row INSERT need not be consecutive.
@@ -269,7 +273,12 @@ pub fn insert_rows_per_statement(dialect: &dyn Dialect, table: &Table, generated
 }
 
 /// `UPDATE <table> SET <changed columns> WHERE <key> = ?`.
-pub fn update(dialect: &dyn Dialect, table: &Table, key: &Value, changed: &[(usize, Value)]) -> Statement {
+pub fn update(
+    dialect: &dyn Dialect,
+    table: &Table,
+    key: &Value,
+    changed: &[(usize, Value)],
+) -> Statement {
     let mut w = Writer::new(dialect);
     w.push("UPDATE ");
     w.ident(table.name);

@@ -44,7 +44,13 @@ pub(crate) struct IdentityMap {
 
 impl IdentityMap {
     /// Records a row read from the database.
-    pub(crate) fn loaded(&mut self, table: &'static str, key: KeyId, values: &[Value], in_transaction: bool) {
+    pub(crate) fn loaded(
+        &mut self,
+        table: &'static str,
+        key: KeyId,
+        values: &[Value],
+        in_transaction: bool,
+    ) {
         match self.entries.get_mut(&(table, key.clone())) {
             Some(entry) => {
                 entry.current = values.to_vec();

@@ -7,16 +7,16 @@ use std::fmt;
 
 use futures::StreamExt as _;
 
-pub use self::unit_of_work::Added;
 use self::identity::{IdentityMap, KeyId};
+pub use self::unit_of_work::Added;
 use self::unit_of_work::{Op, Plan, forget_keys, mark_committed};
 use crate::backends::Row;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::pool::{self, Pooled};
-use crate::query::render;
 use crate::query::Select;
+use crate::query::render;
 use crate::result::{QueryResult, Scalars};
 use crate::value::SqlValue;
 
@@ -182,7 +182,10 @@ impl Session {
             .iter()
             .flat_map(|(table, keys)| keys.chunks(per_statement).map(|_| *table))
             .collect();
-        let in_transaction = self.connection.as_ref().is_some_and(|c| c.may_be_in_transaction());
+        let in_transaction = self
+            .connection
+            .as_ref()
+            .is_some_and(|c| c.may_be_in_transaction());
         let outcomes = self.connection_mut()?.run(statements).await?;
         for (table, outcome) in tables.iter().zip(outcomes) {
             for row in outcome.rows {
@@ -234,7 +237,11 @@ impl Session {
         let plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
         let connection = self.connection_mut()?;
         if plan.statements.is_empty() {
-            connection.commit().await?;
+            // Nothing to write (merges that changed nothing): commit what an
+            // earlier flush began, if anything; a bare COMMIT is an error.
+            if connection.may_be_in_transaction() {
+                connection.commit().await?;
+            }
         } else if plan.needs_checking() {
             // An UPDATE that finds no row must stop the commit, so look before committing.
             if !connection.may_be_in_transaction() {
@@ -319,7 +326,11 @@ impl Session {
         match self.connection.as_mut() {
             Some(connection) => {
                 let rows = connection.stream(statement);
-                Ok(QueryResult::new(rows, None, Some((&mut self.identity, true))))
+                Ok(QueryResult::new(
+                    rows,
+                    None,
+                    Some((&mut self.identity, true)),
+                ))
             }
             None => {
                 let mut connection = pool::checkout(self.db.pool()).await?;
@@ -349,7 +360,11 @@ impl Session {
                 first_row(connection.stream(statement)).await?
             }
         };
-        let value = row.into_values().into_iter().next().unwrap_or(crate::value::Value::Null);
+        let value = row
+            .into_values()
+            .into_iter()
+            .next()
+            .unwrap_or(crate::value::Value::Null);
         let count = i64::from_value(value, "COUNT(*)")?;
         u64::try_from(count).map_err(|_| Error::Conversion {
             column: "COUNT(*)".into(),
@@ -362,19 +377,30 @@ impl Session {
     /// it sees the session's own changes. One round trip.
     pub async fn get<M: Model>(&mut self, key: M::Key) -> Result<Option<M>> {
         let key = key.to_value();
-        let statement = render::select_by_keys(self.db.dialect(), M::TABLE, std::slice::from_ref(&key));
+        let statement =
+            render::select_by_keys(self.db.dialect(), M::TABLE, std::slice::from_ref(&key));
         self.flush().await?;
         let in_transaction = self.connection.is_some();
         let rows = match self.connection.as_mut() {
             Some(connection) => connection.run(vec![statement]).await?,
-            None => pool::checkout(self.db.pool()).await?.run(vec![statement]).await?,
+            None => {
+                pool::checkout(self.db.pool())
+                    .await?
+                    .run(vec![statement])
+                    .await?
+            }
         };
-        let Some(row) = rows.into_iter().next().and_then(|o| o.rows.into_iter().next()) else {
+        let Some(row) = rows
+            .into_iter()
+            .next()
+            .and_then(|o| o.rows.into_iter().next())
+        else {
             return Ok(None);
         };
         let values = row.into_values();
         if let Some(id) = KeyId::of(&key) {
-            self.identity.loaded(M::TABLE.name, id, &values, in_transaction);
+            self.identity
+                .loaded(M::TABLE.name, id, &values, in_transaction);
         }
         M::from_values(values).map(Some)
     }

@@ -142,7 +142,10 @@ impl Op {
     }
 
     /// The merges whose rows the session does not know yet, to be loaded first.
-    pub(crate) fn unknown_merge<'a>(&'a self, identity: &IdentityMap) -> Option<(&'static Table, &'a Value)> {
+    pub(crate) fn unknown_merge<'a>(
+        &'a self,
+        identity: &IdentityMap,
+    ) -> Option<(&'static Table, &'a Value)> {
         match self {
             Op::Merge {
                 table, key, values, ..
@@ -165,7 +168,10 @@ struct TableInserts<'a> {
 
 impl<'a> TableInserts<'a> {
     /// The group of `table`, created at the end if it is new.
-    fn of<'g>(groups: &'g mut Vec<TableInserts<'a>>, table: &'static Table) -> &'g mut TableInserts<'a> {
+    fn of<'g>(
+        groups: &'g mut Vec<TableInserts<'a>>,
+        table: &'static Table,
+    ) -> &'g mut TableInserts<'a> {
         let index = match groups.iter().position(|g| g.table.name == table.name) {
             Some(index) => index,
             None => {
@@ -212,7 +218,11 @@ impl Plan {
         let mut deletes: Vec<(&'static Table, Vec<Value>)> = Vec::new();
         for op in ops {
             match op {
-                Op::Insert { table, values, slot } => {
+                Op::Insert {
+                    table,
+                    values,
+                    slot,
+                } => {
                     TableInserts::of(&mut inserts, table)
                         .generated
                         .push((values, Arc::clone(slot)));
@@ -328,7 +338,9 @@ impl Plan {
                 Purpose::Update { table, key } if outcome.rows_affected != 1 => {
                     return Err(Error::NotFound {
                         table: (*table).to_owned(),
-                        key: format!("{key:?} (the row was deleted or its key changed before this update)"),
+                        key: format!(
+                            "{key:?} (the row was deleted or its key changed before this update)"
+                        ),
                     });
                 }
                 Purpose::Update { .. } | Purpose::Other => {}

@@ -16,6 +16,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use aludel::{Database, DatabaseBuilder};
 use tempfile::TempDir;
@@ -110,6 +111,31 @@ impl TestDb {
         self.create_all(self.builder()).await
     }
 
+    /// This test's database with a pool of one connection and every table
+    /// created: whatever a test leaves on that connection, the next checkout
+    /// gets. A checkout waiting longer than `acquire_timeout` fails.
+    pub(crate) async fn single_connection(
+        &self,
+        acquire_timeout: Duration,
+    ) -> aludel::Result<Database> {
+        self.create_all(
+            self.builder()
+                .max_connections(1)
+                .acquire_timeout(acquire_timeout),
+        )
+        .await
+    }
+
+    /// A second `Database` on this test's database, with a pool of its own:
+    /// it sees what is committed, whatever the first one's connections hold.
+    /// `None` on `sqlite_memory`, where another `Database` is another database.
+    pub(crate) async fn second_database(&self) -> aludel::Result<Option<Database>> {
+        match self.backend {
+            Backend::SqliteFile => self.builder().build().await.map(Some),
+            Backend::SqliteMemory => Ok(None),
+        }
+    }
+
     /// Builds `builder` and creates every table.
     pub(crate) async fn create_all(&self, builder: DatabaseBuilder) -> aludel::Result<Database> {
         let db = builder.build().await?;
@@ -125,11 +151,15 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    if let Some(var) = backend.server_env() {
-        if std::env::var_os(var).is_none() {
-            println!("skipped: {var} is not set");
-            return Ok(());
+    if let Some(var) = backend.server_env()
+        && std::env::var_os(var).is_none()
+    {
+        // CI sets ALUDEL_REQUIRE_SERVERS: there, a missing server is a failure.
+        if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
+            return Err(format!("{var} is not set, and ALUDEL_REQUIRE_SERVERS is").into());
         }
+        println!("skipped: {var} is not set");
+        return Ok(());
     }
     behaviour(TestDb::new(backend)?).await
 }
@@ -206,6 +236,14 @@ impl<F: Future> Future for Cancellable<F> {
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// Makes tests that allocate tens of MiB, or measure the memory of the whole
+/// process, run one at a time: `cargo test` runs tests as threads of one
+/// process (nextest gives each its own). Hold the guard for the whole test.
+pub(crate) async fn memory_heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 /// The process's resident set size in bytes (`VmRSS` of `/proc/self/status`).

@@ -35,10 +35,19 @@ async fn uncommitted_work_is_visible_only_to_its_session(t: TestDb) -> TestResul
     assert_eq!(s.count(&select::<User>()).await?, 2);
 
     // So does `get`, for a row added after that flush.
-    s.add(User { id: 777, ..User::new("pending-2", None) });
+    s.add(User {
+        id: 777,
+        ..User::new("pending-2", None)
+    });
     assert_eq!(s.pending_len(), 1);
-    assert_eq!(s.get::<User>(777).await?.map(|u| u.username), Some("pending-2".into()));
-    assert_eq!(s.get::<User>(first_id).await?.map(|u| u.username), Some("pending-1".into()));
+    assert_eq!(
+        s.get::<User>(777).await?.map(|u| u.username),
+        Some("pending-2".into())
+    );
+    assert_eq!(
+        s.get::<User>(first_id).await?.map(|u| u.username),
+        Some("pending-1".into())
+    );
     assert_eq!(s.pending_len(), 0);
 
     if t.backend().readers_wait_for_writers() {
@@ -52,14 +61,21 @@ async fn uncommitted_work_is_visible_only_to_its_session(t: TestDb) -> TestResul
             Ok::<_, Error>((count, first))
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!other.is_finished(), "a reader got past an open write transaction");
+        assert!(
+            !other.is_finished(),
+            "a reader got past an open write transaction"
+        );
         s.commit().await?;
         let (count, seen) = other.await??;
         assert_eq!(count, 3, "the waiting reader sees the committed rows");
         assert_eq!(seen.map(|u| u.username), Some("pending-1".into()));
     } else {
         let mut other = db.session();
-        assert_eq!(other.count(&select::<User>()).await?, 1, "another session saw uncommitted rows");
+        assert_eq!(
+            other.count(&select::<User>()).await?,
+            1,
+            "another session saw uncommitted rows"
+        );
         assert_eq!(other.get::<User>(first_id).await?, None);
         assert_eq!(other.get::<User>(777).await?, None);
         let names: Vec<String> = other
@@ -74,7 +90,10 @@ async fn uncommitted_work_is_visible_only_to_its_session(t: TestDb) -> TestResul
 
         s.commit().await?;
         assert_eq!(other.count(&select::<User>()).await?, 3);
-        assert_eq!(other.get::<User>(777).await?.map(|u| u.username), Some("pending-2".into()));
+        assert_eq!(
+            other.get::<User>(777).await?.map(|u| u.username),
+            Some("pending-2".into())
+        );
     }
     assert!(first.is_committed());
     assert!(!s.in_transaction());

@@ -12,11 +12,17 @@ async fn get_and_get_or_404(t: TestDb) -> TestResult {
     let db = t.database().await?;
     let mut s = db.session();
     let ada = s.add(User::new("ada", Some("ada@example.com")));
-    s.add(Tag { name: "rust".into(), weight: 1 });
+    s.add(Tag {
+        name: "rust".into(),
+        weight: 1,
+    });
     s.commit().await?;
     let id = ada.key().ok_or("no key")?;
 
-    let expected = User { id, ..User::new("ada", Some("ada@example.com")) };
+    let expected = User {
+        id,
+        ..User::new("ada", Some("ada@example.com"))
+    };
     assert_eq!(s.get::<User>(id).await?, Some(expected.clone()));
     assert_eq!(s.get_or_404::<User>(id).await?, expected);
     assert_eq!(s.get::<User>(id + 1000).await?, None);
@@ -34,7 +40,10 @@ async fn get_and_get_or_404(t: TestDb) -> TestResult {
                 other => return Err(format!("expected NotFound, got {other:?}").into()),
             }
             let message = e.to_string();
-            assert!(message.contains("user") && message.contains(&missing.to_string()), "{message}");
+            assert!(
+                message.contains("user") && message.contains(&missing.to_string()),
+                "{message}"
+            );
         }
         Ok(user) => return Err(format!("get_or_404 of a missing key found {user:?}").into()),
     }

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use aludel::prelude::*;
 use aludel::PoolError;
+use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::User;
@@ -22,7 +22,9 @@ async fn times_out<T: std::fmt::Debug>(
     let started = Instant::now();
     let result = tokio::time::timeout(Duration::from_secs(10), attempt)
         .await
-        .map_err(|_| format!("{what}: still waiting after 10 s; the acquire timeout did not fire"))?;
+        .map_err(|_| {
+            format!("{what}: still waiting after 10 s; the acquire timeout did not fire")
+        })?;
     let waited = started.elapsed();
     assert!(
         matches!(result, Err(Error::Pool(PoolError::WaitTimeout))),
@@ -36,9 +38,7 @@ async fn times_out<T: std::fmt::Debug>(
 }
 
 async fn exhausted_pool_times_out(t: TestDb) -> TestResult {
-    let db = t
-        .create_all(t.builder().max_connections(1).acquire_timeout(ACQUIRE))
-        .await?;
+    let db = t.single_connection(ACQUIRE).await?;
 
     // An unread result holds the only connection.
     let held = db.execute(select::<User>()).await?;
@@ -47,7 +47,11 @@ async fn exhausted_pool_times_out(t: TestDb) -> TestResult {
     let mut writer = db.session();
     writer.add(User::new("waiting", None));
     times_out("Session::commit", writer.commit()).await?;
-    assert_eq!(writer.pending_len(), 1, "a commit that could not start keeps its work");
+    assert_eq!(
+        writer.pending_len(),
+        1,
+        "a commit that could not start keeps its work"
+    );
     drop(held);
     writer.commit().await?;
 
@@ -60,7 +64,11 @@ async fn exhausted_pool_times_out(t: TestDb) -> TestResult {
     holder.commit().await?;
 
     let status = db.pool_status();
-    assert_eq!((status.max_size, status.size, status.available), (1, 1, 1), "{status:?}");
+    assert_eq!(
+        (status.max_size, status.size, status.available),
+        (1, 1, 1),
+        "{status:?}"
+    );
     assert_eq!(db.session().count(&select::<User>()).await?, 2);
     Ok(())
 }

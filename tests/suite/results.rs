@@ -1,8 +1,8 @@
 //! Reading a result: the `scalars()` stream, `scalar()`, `first()`, `one()`,
 //! `one_or_none()`, `all()` and `count()`, from a session and from the database.
 
-use aludel::prelude::*;
 use aludel::Session;
+use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::User;
@@ -31,10 +31,15 @@ fn by_name() -> aludel::Select<User> {
 
 async fn scalars_stream_in_order(t: TestDb) -> TestResult {
     let (db, mut s) = seeded(&t).await?;
-    let mut stream = s.scalars(by_name().filter(User::EMAIL.is_not_null())).await?;
+    let mut stream = s
+        .scalars(by_name().filter(User::EMAIL.is_not_null()))
+        .await?;
     let mut seen = Vec::new();
     while let Some(user) = stream.try_next().await? {
-        assert_eq!(user.email.as_deref(), Some(format!("{}@example.com", user.username).as_str()));
+        assert_eq!(
+            user.email.as_deref(),
+            Some(format!("{}@example.com", user.username).as_str())
+        );
         seen.push(user.username);
     }
     assert_eq!(seen, NAMES);
@@ -59,7 +64,12 @@ async fn scalars_stream_in_order(t: TestDb) -> TestResult {
 
 async fn scalar_and_first(t: TestDb) -> TestResult {
     let (db, mut s) = seeded(&t).await?;
-    let first = s.execute(by_name()).await?.first().await?.ok_or("no first row")?;
+    let first = s
+        .execute(by_name())
+        .await?
+        .first()
+        .await?
+        .ok_or("no first row")?;
     assert_eq!(first.username, "ada");
     let last = s
         .execute(select::<User>().order_by(User::USERNAME.desc()))
@@ -72,7 +82,14 @@ async fn scalar_and_first(t: TestDb) -> TestResult {
     assert_eq!(s.execute(none.clone()).await?.first().await?, None);
     assert_eq!(s.execute(none.clone()).await?.scalar().await?, None);
     assert_eq!(db.execute(none).await?.first().await?, None);
-    assert_eq!(db.execute(by_name()).await?.scalar().await?.map(|u| u.username), Some("ada".into()));
+    assert_eq!(
+        db.execute(by_name())
+            .await?
+            .scalar()
+            .await?
+            .map(|u| u.username),
+        Some("ada".into())
+    );
     Ok(())
 }
 
@@ -82,12 +99,21 @@ async fn one_and_one_or_none(t: TestDb) -> TestResult {
     let nobody = select::<User>().filter(User::USERNAME.eq("nobody"));
     let two = select::<User>().filter(User::USERNAME.in_list(["ada", "linus"]));
 
-    assert_eq!(s.execute(grace.clone()).await?.one().await?.username, "grace");
-    assert_eq!(db.execute(grace.clone()).await?.one().await?.username, "grace");
+    assert_eq!(
+        s.execute(grace.clone()).await?.one().await?.username,
+        "grace"
+    );
+    assert_eq!(
+        db.execute(grace.clone()).await?.one().await?.username,
+        "grace"
+    );
     match s.execute(nobody.clone()).await?.one().await {
         Err(e @ Error::NotFound { .. }) => {
             assert!(e.is_not_found());
-            assert!(matches!(&e, Error::NotFound { table, .. } if table == "user"), "{e:?}");
+            assert!(
+                matches!(&e, Error::NotFound { table, .. } if table == "user"),
+                "{e:?}"
+            );
         }
         other => return Err(format!("one() of no row gave {other:?}").into()),
     }
@@ -102,7 +128,11 @@ async fn one_and_one_or_none(t: TestDb) -> TestResult {
     }
 
     assert_eq!(
-        s.execute(grace).await?.one_or_none().await?.map(|u| u.username),
+        s.execute(grace)
+            .await?
+            .one_or_none()
+            .await?
+            .map(|u| u.username),
         Some("grace".into())
     );
     assert_eq!(s.execute(nobody).await?.one_or_none().await?, None);
@@ -123,9 +153,27 @@ async fn all_and_count(t: TestDb) -> TestResult {
     assert_eq!(db.execute(by_name()).await?.all().await?, everyone);
 
     assert_eq!(s.count(&select::<User>()).await?, 5);
-    assert_eq!(s.count(&select::<User>().filter(User::EMAIL.is_null())).await?, 1);
-    assert_eq!(s.count(&select::<User>().filter(User::USERNAME.eq("nobody"))).await?, 0);
-    assert_eq!(s.count(&by_name().limit(1).offset(3)).await?, 5, "count ignores limit and offset");
-    assert!(s.execute(by_name().offset(10)).await?.all().await?.is_empty());
+    assert_eq!(
+        s.count(&select::<User>().filter(User::EMAIL.is_null()))
+            .await?,
+        1
+    );
+    assert_eq!(
+        s.count(&select::<User>().filter(User::USERNAME.eq("nobody")))
+            .await?,
+        0
+    );
+    assert_eq!(
+        s.count(&by_name().limit(1).offset(3)).await?,
+        5,
+        "count ignores limit and offset"
+    );
+    assert!(
+        s.execute(by_name().offset(10))
+            .await?
+            .all()
+            .await?
+            .is_empty()
+    );
     Ok(())
 }

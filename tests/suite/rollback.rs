@@ -7,7 +7,10 @@ use aludel::{Added, ConstraintKind};
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::User;
 
-backend_tests!(failed_commit_rolls_back_and_keeps_pending_work);
+backend_tests!(
+    failed_commit_rolls_back_and_keeps_pending_work,
+    failed_commit_makes_flushed_work_pending_again,
+);
 
 const BATCH: usize = 1_000;
 /// The batch position that repeats an earlier username.
@@ -27,7 +30,11 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
     let mut seed = db.session();
     seed.add_all([User::new("seed-a", None), User::new("seed-b", None)]);
     seed.commit().await?;
-    let before = seed.execute(select::<User>().order_by(User::ID.asc())).await?.all().await?;
+    let before = seed
+        .execute(select::<User>().order_by(User::ID.asc()))
+        .await?
+        .all()
+        .await?;
     assert_eq!(before.len(), 2);
 
     let mut s = db.session();
@@ -36,7 +43,9 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
     for attempt in 0..2 {
         // The pending work survives a failure, so the same commit fails the same way.
         let err = match s.commit().await {
-            Ok(()) => return Err(format!("attempt {attempt}: a duplicate username committed").into()),
+            Ok(()) => {
+                return Err(format!("attempt {attempt}: a duplicate username committed").into());
+            }
             Err(e) => e,
         };
         match &err {
@@ -49,12 +58,31 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
             other => return Err(format!("attempt {attempt}: unexpected error {other:?}").into()),
         }
         assert!(err.is_constraint(ConstraintKind::Unique));
-        assert_eq!(s.pending_len(), BATCH, "attempt {attempt}: the pending work is kept");
-        assert!(!s.in_transaction(), "attempt {attempt}: the transaction was rolled back");
-        assert!(handles.iter().all(|h: &Added<User>| h.key().is_none() && !h.is_committed()));
+        assert_eq!(
+            s.pending_len(),
+            BATCH,
+            "attempt {attempt}: the pending work is kept"
+        );
+        assert!(
+            !s.in_transaction(),
+            "attempt {attempt}: the transaction was rolled back"
+        );
+        assert!(
+            handles
+                .iter()
+                .all(|h: &Added<User>| h.key().is_none() && !h.is_committed())
+        );
 
-        let now = db.session().execute(select::<User>().order_by(User::ID.asc())).await?.all().await?;
-        assert_eq!(now, before, "attempt {attempt}: a failed commit changed the table");
+        let now = db
+            .session()
+            .execute(select::<User>().order_by(User::ID.asc()))
+            .await?
+            .all()
+            .await?;
+        assert_eq!(
+            now, before,
+            "attempt {attempt}: a failed commit changed the table"
+        );
     }
 
     // Pending models cannot be edited: discard them and add the fixed batch.
@@ -75,5 +103,62 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
     assert_eq!(last.username, format!("user-{:04}", BATCH - 1));
     let fixed = check.get_or_404::<User>(keys[DUPLICATE_AT]).await?;
     assert_eq!(fixed.username, format!("user-{DUPLICATE_AT:04}"));
+    Ok(())
+}
+
+/// Work flushed before a failed commit was rolled back with it: it is
+/// pending again, and so is the work of a failed autoflush.
+async fn failed_commit_makes_flushed_work_pending_again(t: TestDb) -> TestResult {
+    let db = t.database().await?;
+    let mut seed = db.session();
+    seed.add(User::new("taken", None));
+    seed.commit().await?;
+
+    let mut s = db.session();
+    let flushed = s.add(User::new("flushed", None));
+    s.flush().await?;
+    assert!(s.in_transaction());
+    assert!(flushed.key().is_some(), "the flush assigned a key");
+    s.add(User::new("taken", None));
+    let err = s
+        .commit()
+        .await
+        .err()
+        .ok_or("a duplicate username committed")?;
+    assert!(err.is_constraint(ConstraintKind::Unique), "{err:?}");
+    assert_eq!(s.pending_len(), 2, "the flushed add is pending again");
+    assert!(!s.in_transaction());
+    assert_eq!(
+        flushed.key(),
+        None,
+        "a key from a rolled-back transaction is forgotten"
+    );
+
+    // An autoflush that fails fails its query, and keeps the work too.
+    let err = s
+        .count(&select::<User>())
+        .await
+        .err()
+        .ok_or("the autoflush succeeded")?;
+    assert!(err.is_constraint(ConstraintKind::Unique), "{err:?}");
+    assert_eq!(s.pending_len(), 2);
+    assert!(!s.in_transaction());
+    let names: Vec<String> = db
+        .session()
+        .execute(select::<User>())
+        .await?
+        .all()
+        .await?
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["taken"]);
+
+    s.rollback().await?;
+    assert_eq!(s.pending_len(), 0);
+    let again = s.add(User::new("flushed", None));
+    s.commit().await?;
+    assert!(again.is_committed());
+    assert_eq!(s.count(&select::<User>()).await?, 2);
     Ok(())
 }

@@ -12,7 +12,10 @@ async fn create_all_twice_keeps_rows_and_drop_all_drops(t: TestDb) -> TestResult
     let db = t.builder().build().await?;
     let names: Vec<&str> = db.tables().iter().map(|t| t.name).collect();
     for table in ["user", "item", "tag", "type_roundtrip"] {
-        assert!(names.contains(&table), "create_all would miss `{table}`: {names:?}");
+        assert!(
+            names.contains(&table),
+            "create_all would miss `{table}`: {names:?}"
+        );
     }
 
     // A fresh database has no table yet.
@@ -34,7 +37,13 @@ async fn create_all_twice_keeps_rows_and_drop_all_drops(t: TestDb) -> TestResult
     db.create_all().await?;
     db.create_all().await?;
     let rows = s.execute(select::<User>()).await?.all().await?;
-    assert_eq!(rows, vec![User { id: ada_id, ..User::new("ada", Some("ada@example.com")) }]);
+    assert_eq!(
+        rows,
+        vec![User {
+            id: ada_id,
+            ..User::new("ada", Some("ada@example.com"))
+        }]
+    );
 
     db.drop_all().await?;
     for result in [

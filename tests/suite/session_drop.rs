@@ -9,22 +9,16 @@ use aludel::prelude::*;
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::User;
 
+/// How long a checkout may wait for the one connection.
+const ACQUIRE: Duration = Duration::from_secs(2);
+
 backend_tests!(
     session_dropped_mid_transaction_leaves_connection_clean,
     session_dropped_with_pending_work_writes_nothing,
 );
 
-async fn single_connection(t: &TestDb) -> Result<Database, Error> {
-    t.create_all(
-        t.builder()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(2)),
-    )
-    .await
-}
-
 async fn session_dropped_mid_transaction_leaves_connection_clean(t: TestDb) -> TestResult {
-    let db = single_connection(&t).await?;
+    let db = t.single_connection(ACQUIRE).await?;
     // Several rounds: the rollback the drop queues must always win the race
     // with the next checkout.
     for round in 0..20_u64 {
@@ -50,17 +44,24 @@ async fn session_dropped_mid_transaction_leaves_connection_clean(t: TestDb) -> T
             .map(|u| u.username)
             .collect();
         let expected: Vec<String> = (0..round).map(|r| format!("kept-{r}")).collect();
-        assert_eq!(names, expected, "round {round}: the dropped session's rows are visible");
+        assert_eq!(
+            names, expected,
+            "round {round}: the dropped session's rows are visible"
+        );
         next.add(User::new(format!("kept-{round}"), None));
         next.commit().await?;
-        assert_eq!(db.pool_status().available, 1, "round {round}: the connection is back");
+        assert_eq!(
+            db.pool_status().available,
+            1,
+            "round {round}: the connection is back"
+        );
     }
     assert_eq!(db.session().count(&select::<User>()).await?, 20);
     Ok(())
 }
 
 async fn session_dropped_with_pending_work_writes_nothing(t: TestDb) -> TestResult {
-    let db = single_connection(&t).await?;
+    let db = t.single_connection(ACQUIRE).await?;
     {
         let mut s = db.session();
         s.add_all((0..100).map(|i| User::new(format!("never-{i}"), None)));

@@ -20,20 +20,44 @@ const RUN_FOR: Duration = Duration::from_secs(2);
 async fn writer(db: Database, writer: i32, deadline: Instant) -> Result<i64, String> {
     let mine = || select::<Ledger>().filter(Ledger::WRITER.eq(writer));
     let fail = |step: &str, e: Error| match e {
-        Error::Busy { .. } => format!("writer {writer}: \"database is locked\" reached the user at {step}: {e}"),
+        Error::Busy { .. } => {
+            format!("writer {writer}: \"database is locked\" reached the user at {step}: {e}")
+        }
         e => format!("writer {writer}: {step} failed: {e:?}"),
     };
     let mut commits = 0_i64;
     while Instant::now() < deadline {
         let mut s = db.session();
         // Read outside a transaction; this writer's own rows are all there.
-        let before = s.count(&mine()).await.map_err(|e| fail("the first read", e))?;
-        assert_eq!(before, 2 * commits as u64, "writer {writer}: lost or doubled rows");
-        s.add(Ledger { id: 0, writer, n: 2 * commits });
+        let before = s
+            .count(&mine())
+            .await
+            .map_err(|e| fail("the first read", e))?;
+        assert_eq!(
+            before,
+            2 * commits as u64,
+            "writer {writer}: lost or doubled rows"
+        );
+        s.add(Ledger {
+            id: 0,
+            writer,
+            n: 2 * commits,
+        });
         // This read autoflushes: BEGIN IMMEDIATE, INSERT, then the SELECT.
-        let inside = s.count(&mine()).await.map_err(|e| fail("the read in the transaction", e))?;
-        assert_eq!(inside, before + 1, "writer {writer}: the session does not see its own row");
-        s.add(Ledger { id: 0, writer, n: 2 * commits + 1 });
+        let inside = s
+            .count(&mine())
+            .await
+            .map_err(|e| fail("the read in the transaction", e))?;
+        assert_eq!(
+            inside,
+            before + 1,
+            "writer {writer}: the session does not see its own row"
+        );
+        s.add(Ledger {
+            id: 0,
+            writer,
+            n: 2 * commits + 1,
+        });
         s.commit().await.map_err(|e| fail("commit", e))?;
         commits += 1;
     }
@@ -55,7 +79,11 @@ async fn concurrent_writers_never_see_busy(t: TestDb) -> TestResult {
         for db in &databases {
             let ns: Vec<i64> = db
                 .session()
-                .execute(select::<Ledger>().filter(Ledger::WRITER.eq(w as i32)).order_by(Ledger::N.asc()))
+                .execute(
+                    select::<Ledger>()
+                        .filter(Ledger::WRITER.eq(w as i32))
+                        .order_by(Ledger::N.asc()),
+                )
                 .await?
                 .all()
                 .await?
@@ -66,7 +94,10 @@ async fn concurrent_writers_never_see_busy(t: TestDb) -> TestResult {
         }
     }
     for db in &databases {
-        assert_eq!(db.session().count(&select::<Ledger>()).await?, 2 * total as u64);
+        assert_eq!(
+            db.session().count(&select::<Ledger>()).await?,
+            2 * total as u64
+        );
     }
     println!("{WRITERS} writers committed {total} sessions in {RUN_FOR:?}");
     Ok(())

@@ -32,7 +32,10 @@ async fn memory_database_is_shared_by_every_connection(t: TestDb) -> TestResult 
         assert!(task.await??.is_empty());
     }
     let status = db.pool_status();
-    assert_eq!(status.size, SESSIONS, "eight distinct connections: {status:?}");
+    assert_eq!(
+        status.size, SESSIONS,
+        "eight distinct connections: {status:?}"
+    );
 
     // Eight concurrent sessions write, then each reads what all wrote.
     let written = Arc::new(Barrier::new(SESSIONS));

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use aludel::prelude::*;
 use aludel::QueryResult;
+use aludel::prelude::*;
 
-use crate::common::{TestDb, TestResult, backend_tests, resident_bytes};
+use crate::common::{TestDb, TestResult, backend_tests, memory_heavy, resident_bytes};
 use crate::models::StreamRow;
 
 backend_tests!(
@@ -21,7 +21,11 @@ async fn insert_rows(db: &Database, rows: i64, payload_len: usize) -> Result<(),
     let filler = "x".repeat(payload_len.saturating_sub(9));
     let mut s = db.session();
     for seq in 0..rows {
-        s.add(StreamRow { id: 0, seq, payload: format!("{seq:08}-{filler}") });
+        s.add(StreamRow {
+            id: 0,
+            seq,
+            payload: format!("{seq:08}-{filler}"),
+        });
     }
     s.commit().await
 }
@@ -32,20 +36,18 @@ const PAYLOAD: usize = 512;
 /// quarter of that is a generous margin for allocator noise and other tests.
 const MAX_GROWTH: u64 = BIG as u64 * PAYLOAD as u64 / 4;
 
-/// The memory-hungry tests, one at a time: resident memory is measured for
-/// the whole process, and `cargo test` runs tests as threads of one process.
-static MEMORY_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 async fn streaming_100k_rows_keeps_memory_flat(t: TestDb) -> TestResult {
-    let _alone = MEMORY_HEAVY.lock().await;
+    let _alone = memory_heavy().await;
     let db = t.database().await?;
     let started = Instant::now();
     insert_rows(&db, BIG, PAYLOAD).await?;
     let inserted = started.elapsed();
 
-    // The insert's own garbage is freed by now; what the allocator kept of
-    // it is in the baseline. A stream that held its rows would need about
-    // 50 MiB more than that.
+    // The insert's garbage is freed by now, but the allocator keeps much of
+    // it, and a stream that held its rows would reuse some. Calibrated by
+    // breaking the stream on purpose: reading every row before handing any
+    // over, or an unbounded channel, grew 20 to 40 MiB over this baseline;
+    // the real stream grows by nothing.
     let baseline = resident_bytes()?;
     let mut peak = baseline;
     let started = Instant::now();
@@ -57,6 +59,10 @@ async fn streaming_100k_rows_keeps_memory_flat(t: TestDb) -> TestResult {
         assert_eq!(row.payload.len(), PAYLOAD);
         count += 1;
         seq_sum += row.seq;
+        if count == 1_000 {
+            // A slow reader: the database side must wait for it, not read ahead.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         if count % 5_000 == 0 {
             peak = peak.max(resident_bytes()?);
         }
@@ -84,13 +90,7 @@ async fn streaming_100k_rows_keeps_memory_flat(t: TestDb) -> TestResult {
 
 async fn dropped_stream_frees_its_connection(t: TestDb) -> TestResult {
     const ROWS: i64 = 10_000;
-    let db = t
-        .create_all(
-            t.builder()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(2)),
-        )
-        .await?;
+    let db = t.single_connection(Duration::from_secs(2)).await?;
     insert_rows(&db, ROWS, 16).await?;
     let by_seq = || select::<StreamRow>().order_by(StreamRow::SEQ.asc());
 
@@ -101,7 +101,10 @@ async fn dropped_stream_frees_its_connection(t: TestDb) -> TestResult {
         assert_eq!(row.seq, expected);
     }
     drop(stream);
-    assert_eq!(db.session().count(&select::<StreamRow>()).await?, ROWS as u64);
+    assert_eq!(
+        db.session().count(&select::<StreamRow>()).await?,
+        ROWS as u64
+    );
     let last = db
         .execute(select::<StreamRow>().order_by(StreamRow::SEQ.desc()))
         .await?
@@ -115,7 +118,11 @@ async fn dropped_stream_frees_its_connection(t: TestDb) -> TestResult {
     let mut stream = s.scalars(by_seq().offset(100)).await?;
     assert_eq!(stream.try_next().await?.map(|r| r.seq), Some(100));
     drop(stream);
-    s.add(StreamRow { id: 0, seq: ROWS, payload: "after".into() });
+    s.add(StreamRow {
+        id: 0,
+        seq: ROWS,
+        payload: "after".into(),
+    });
     let mut stream = s.scalars(by_seq()).await?;
     for expected in 0..10 {
         assert_eq!(stream.try_next().await?.map(|r| r.seq), Some(expected));
@@ -123,7 +130,10 @@ async fn dropped_stream_frees_its_connection(t: TestDb) -> TestResult {
     drop(stream);
     assert!(s.in_transaction());
     s.commit().await?;
-    assert_eq!(db.session().count(&select::<StreamRow>()).await?, ROWS as u64 + 1);
+    assert_eq!(
+        db.session().count(&select::<StreamRow>()).await?,
+        ROWS as u64 + 1
+    );
     Ok(())
 }
 
@@ -139,7 +149,10 @@ async fn database_execute_result_is_static_and_send(t: TestDb) -> TestResult {
     let first = stream.try_next().await?.ok_or("no first row")?;
     let rest = tokio::spawn(async move { stream.try_collect::<Vec<_>>().await }).await??;
     assert_eq!(first.seq, 0);
-    assert_eq!(rest.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..10).collect::<Vec<_>>());
+    assert_eq!(
+        rest.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..10).collect::<Vec<_>>()
+    );
 
     let result: QueryResult<'static, StreamRow> =
         db.execute(by_seq().filter(StreamRow::SEQ.ge(500))).await?;

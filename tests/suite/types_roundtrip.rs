@@ -5,7 +5,7 @@
 
 use aludel::prelude::*;
 
-use crate::common::{TestDb, TestResult, backend_tests};
+use crate::common::{TestDb, TestResult, backend_tests, memory_heavy};
 use crate::models::{AllTypes, X};
 
 backend_tests!(every_type_round_trips);
@@ -29,7 +29,12 @@ fn rows() -> Vec<AllTypes> {
         opt_bytes: None,
     };
     vec![
-        AllTypes { int: i32::MIN, big: i64::MIN, real: f64::MIN, ..none.clone() },
+        AllTypes {
+            int: i32::MIN,
+            big: i64::MIN,
+            real: f64::MIN,
+            ..none.clone()
+        },
         AllTypes {
             int: i32::MAX,
             big: i64::MAX,
@@ -86,9 +91,14 @@ fn rows() -> Vec<AllTypes> {
 }
 
 async fn every_type_round_trips(t: TestDb) -> TestResult {
+    // The 1 MiB values are copied a few times over.
+    let _alone = memory_heavy().await;
     let db = t.database().await?;
     let mut s = db.session();
-    s.add(X { id: 0, label: "still here".into() });
+    s.add(X {
+        id: 0,
+        label: "still here".into(),
+    });
     let added = s.add_all(rows());
     s.commit().await?;
     let mut expected = rows();
@@ -122,10 +132,24 @@ async fn every_type_round_trips(t: TestDb) -> TestResult {
     let expected_ids = [0, 1, 2, 3, 2, 2, 1, 1].map(|i| expected[i].id);
     for (query, id) in find.into_iter().zip(expected_ids) {
         let what = format!("{query:?}");
-        assert_eq!(ids(check.execute(query).await?.all().await?), vec![id], "{what}");
+        assert_eq!(
+            ids(check.execute(query).await?.all().await?),
+            vec![id],
+            "{what}"
+        );
     }
-    assert_eq!(check.count(&select::<AllTypes>().filter(AllTypes::FLAG.eq(true))).await?, 2);
-    assert_eq!(check.count(&select::<AllTypes>().filter(AllTypes::OPT_FLAG.is_null())).await?, 4);
+    assert_eq!(
+        check
+            .count(&select::<AllTypes>().filter(AllTypes::FLAG.eq(true)))
+            .await?,
+        2
+    );
+    assert_eq!(
+        check
+            .count(&select::<AllTypes>().filter(AllTypes::OPT_FLAG.is_null()))
+            .await?,
+        4
+    );
 
     // UPDATEs bind them too: swap every Some for None and back.
     let mut u = db.session();
@@ -133,12 +157,36 @@ async fn every_type_round_trips(t: TestDb) -> TestResult {
     for row in &expected {
         let mut changed = u.get_or_404::<AllTypes>(row.id).await?;
         changed.text = row.opt_text.clone().unwrap_or_else(|| "was NULL".into());
-        changed.opt_int = if row.opt_int.is_some() { None } else { Some(row.int) };
-        changed.opt_big = if row.opt_big.is_some() { None } else { Some(row.big) };
-        changed.opt_real = if row.opt_real.is_some() { None } else { Some(row.real) };
-        changed.opt_flag = if row.opt_flag.is_some() { None } else { Some(row.flag) };
-        changed.opt_text = if row.opt_text.is_some() { None } else { Some(row.text.clone()) };
-        changed.opt_bytes = if row.opt_bytes.is_some() { None } else { Some(row.bytes.clone()) };
+        changed.opt_int = if row.opt_int.is_some() {
+            None
+        } else {
+            Some(row.int)
+        };
+        changed.opt_big = if row.opt_big.is_some() {
+            None
+        } else {
+            Some(row.big)
+        };
+        changed.opt_real = if row.opt_real.is_some() {
+            None
+        } else {
+            Some(row.real)
+        };
+        changed.opt_flag = if row.opt_flag.is_some() {
+            None
+        } else {
+            Some(row.flag)
+        };
+        changed.opt_text = if row.opt_text.is_some() {
+            None
+        } else {
+            Some(row.text.clone())
+        };
+        changed.opt_bytes = if row.opt_bytes.is_some() {
+            None
+        } else {
+            Some(row.bytes.clone())
+        };
         changed.flag = !row.flag;
         u.add(changed.clone());
         swapped.push(changed);
@@ -152,6 +200,9 @@ async fn every_type_round_trips(t: TestDb) -> TestResult {
     assert_eq!(all, swapped);
 
     // The hostile strings were values, never SQL.
-    assert_eq!(check.execute(select::<X>()).await?.one().await?.label, "still here");
+    assert_eq!(
+        check.execute(select::<X>()).await?.one().await?.label,
+        "still here"
+    );
     Ok(())
 }

@@ -11,6 +11,7 @@ backend_tests!(
     explicit_keys_insert_with_that_key,
     changed_loaded_row_updates_only_changed_columns,
     changed_row_loaded_elsewhere_is_updated,
+    unchanged_row_added_back_commits_nothing,
     delete_and_commit,
     delete_without_key_is_an_error,
 );
@@ -51,7 +52,13 @@ async fn add_and_commit_returns_keys_in_add_order(t: TestDb) -> TestResult {
         assert_eq!(row.username, *name);
     }
     let ken = added[5].model()?;
-    assert_eq!(ken, User { id: keys[5], ..User::new("ken", Some("ken@example.com")) });
+    assert_eq!(
+        ken,
+        User {
+            id: keys[5],
+            ..User::new("ken", Some("ken@example.com"))
+        }
+    );
     assert_eq!(other.count(&select::<User>()).await?, 6);
     Ok(())
 }
@@ -59,10 +66,16 @@ async fn add_and_commit_returns_keys_in_add_order(t: TestDb) -> TestResult {
 async fn explicit_keys_insert_with_that_key(t: TestDb) -> TestResult {
     let db = t.database().await?;
     let mut s = db.session();
-    let explicit = s.add(User { id: 4242, ..User::new("explicit", None) });
+    let explicit = s.add(User {
+        id: 4242,
+        ..User::new("explicit", None)
+    });
     assert_eq!(explicit.key(), Some(4242), "a given key is known at once");
     let generated = s.add(User::new("generated", None));
-    let tag = s.add(Tag { name: "rust".into(), weight: 3 });
+    let tag = s.add(Tag {
+        name: "rust".into(),
+        weight: 3,
+    });
     assert_eq!(tag.key().as_deref(), Some("rust"));
     s.commit().await?;
     assert!(explicit.is_committed() && generated.is_committed() && tag.is_committed());
@@ -71,14 +84,23 @@ async fn explicit_keys_insert_with_that_key(t: TestDb) -> TestResult {
     let mut other = db.session();
     assert_eq!(
         other.get::<User>(4242).await?,
-        Some(User { id: 4242, ..User::new("explicit", None) })
+        Some(User {
+            id: 4242,
+            ..User::new("explicit", None)
+        })
     );
     let generated_id = generated.key().ok_or("no generated key")?;
     assert_ne!(generated_id, 4242);
-    assert_eq!(other.get_or_404::<User>(generated_id).await?.username, "generated");
+    assert_eq!(
+        other.get_or_404::<User>(generated_id).await?.username,
+        "generated"
+    );
     assert_eq!(
         other.get::<Tag>("rust".to_owned()).await?,
-        Some(Tag { name: "rust".into(), weight: 3 })
+        Some(Tag {
+            name: "rust".into(),
+            weight: 3
+        })
     );
     assert_eq!(other.count(&select::<User>()).await?, 2);
     Ok(())
@@ -111,10 +133,17 @@ async fn changed_loaded_row_updates_only_changed_columns(t: TestDb) -> TestResul
     let mut check = db.session();
     assert_eq!(
         check.get_or_404::<User>(id).await?,
-        User { id, ..User::new("countess", Some("ada@lovelace.example")) },
+        User {
+            id,
+            ..User::new("countess", Some("ada@lovelace.example"))
+        },
         "A's update overwrote B's concurrent change to another column"
     );
-    assert_eq!(check.count(&select::<User>()).await?, 1, "an update, not an insert");
+    assert_eq!(
+        check.count(&select::<User>()).await?,
+        1,
+        "an update, not an insert"
+    );
 
     // Changing it again in the same session diffs against what A committed.
     let mut again = a.get_or_404::<User>(id).await?;
@@ -123,7 +152,10 @@ async fn changed_loaded_row_updates_only_changed_columns(t: TestDb) -> TestResul
     a.commit().await?;
     assert_eq!(
         check.get_or_404::<User>(id).await?,
-        User { id, ..User::new("countess", None) }
+        User {
+            id,
+            ..User::new("countess", None)
+        }
     );
     Ok(())
 }
@@ -150,10 +182,53 @@ async fn changed_row_loaded_elsewhere_is_updated(t: TestDb) -> TestResult {
     let mut check = db.session();
     assert_eq!(
         check.get_or_404::<User>(grace_id).await?,
-        User { id: grace_id, ..User::new("grace", Some("grace@navy.example")) }
+        User {
+            id: grace_id,
+            ..User::new("grace", Some("grace@navy.example"))
+        }
     );
-    assert_eq!(check.get_or_404::<User>(linus_id).await?, User { id: linus_id, ..User::new("linus", None) });
-    assert_eq!(check.count(&select::<User>()).await?, 2, "an update, not an insert");
+    assert_eq!(
+        check.get_or_404::<User>(linus_id).await?,
+        User {
+            id: linus_id,
+            ..User::new("linus", None)
+        }
+    );
+    assert_eq!(
+        check.count(&select::<User>()).await?,
+        2,
+        "an update, not an insert"
+    );
+    Ok(())
+}
+
+/// Adding back a loaded row that did not change is nothing to do: the
+/// commit succeeds and writes nothing.
+async fn unchanged_row_added_back_commits_nothing(t: TestDb) -> TestResult {
+    let db = t.database().await?;
+    let mut seed = db.session();
+    let added = seed.add(User::new("ada", Some("ada@example.com")));
+    seed.commit().await?;
+    let id = added.key().ok_or("no key")?;
+
+    let mut s = db.session();
+    let ada = s.get_or_404::<User>(id).await?;
+    let handle = s.add(ada.clone());
+    assert_eq!(s.pending_len(), 1);
+    s.commit().await?;
+    assert_eq!(s.pending_len(), 0);
+    assert!(handle.is_committed());
+    assert!(!s.in_transaction());
+
+    // Also when the row was loaded by nobody in this session.
+    let mut fresh = db.session();
+    fresh.add(ada.clone());
+    fresh.commit().await?;
+
+    assert_eq!(
+        db.session().execute(select::<User>()).await?.all().await?,
+        vec![ada]
+    );
     Ok(())
 }
 
@@ -168,7 +243,10 @@ async fn delete_and_commit(t: TestDb) -> TestResult {
     // A loaded row, and one this session never loaded (only its key matters).
     let a = s.get_or_404::<User>(keys[0]).await?;
     s.delete(&a)?;
-    s.delete(&User { id: keys[2], ..User::new("c", None) })?;
+    s.delete(&User {
+        id: keys[2],
+        ..User::new("c", None)
+    })?;
     assert_eq!(s.pending_len(), 2);
     s.commit().await?;
     assert_eq!(s.pending_len(), 0);
@@ -177,7 +255,13 @@ async fn delete_and_commit(t: TestDb) -> TestResult {
     assert_eq!(check.get::<User>(keys[0]).await?, None);
     assert_eq!(check.get::<User>(keys[2]).await?, None);
     let left = check.execute(select::<User>()).await?.all().await?;
-    assert_eq!(left, vec![User { id: keys[1], ..User::new("b", None) }]);
+    assert_eq!(
+        left,
+        vec![User {
+            id: keys[1],
+            ..User::new("b", None)
+        }]
+    );
     Ok(())
 }
 
@@ -187,7 +271,11 @@ async fn delete_without_key_is_an_error(t: TestDb) -> TestResult {
     s.add(User::new("kept", None));
     let result = s.delete(&User::new("never inserted", None));
     assert!(matches!(result, Err(Error::Query(_))), "{result:?}");
-    assert_eq!(s.pending_len(), 1, "nothing was buffered for the failed delete");
+    assert_eq!(
+        s.pending_len(),
+        1,
+        "nothing was buffered for the failed delete"
+    );
     s.commit().await?;
     assert_eq!(db.session().count(&select::<User>()).await?, 1);
     Ok(())

@@ -1,0 +1,803 @@
+//! The PostgreSQL backend against a real server.
+//!
+//! Set `ALUDEL_TEST_POSTGRES_URL` (for example
+//! `postgres://postgres@127.0.0.1:5432/test`) and run
+//! `cargo test --features postgres --test postgres_backend`; without it
+//! every test prints one `skipped:` line and passes.
+//!
+//! Each test gets a schema of its own (created and dropped through an admin
+//! connection of the test's own, and passed as `?search_path=`) and an
+//! `application_name` of its own, by which it finds its pooled connections
+//! in `pg_stat_activity`.
+
+#![cfg(feature = "postgres")]
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use aludel::prelude::*;
+use aludel::{ConstraintKind, Database};
+use tokio::sync::RwLock;
+use tokio_postgres::NoTls;
+
+type TestResult = Result<(), Box<dyn StdError + Send + Sync>>;
+
+const URL_VAR: &str = "ALUDEL_TEST_POSTGRES_URL";
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "pgb_user")]
+struct PgUser {
+    #[aludel(primary_key)]
+    id: i64,
+    #[aludel(unique)]
+    username: String,
+    email: Option<String>,
+}
+
+impl PgUser {
+    fn new(username: impl Into<String>) -> PgUser {
+        PgUser {
+            id: 0,
+            username: username.into(),
+            email: None,
+        }
+    }
+}
+
+/// Many rows to stream.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "pgb_row")]
+struct PgRow {
+    id: i64,
+    seq: i64,
+    payload: String,
+}
+
+/// A column whose type the tests change under the statement cache.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[aludel(table = "pgb_counter")]
+struct PgCounter {
+    id: i64,
+    n: i32,
+}
+
+/// The memory test takes this exclusively, every other test shared, so
+/// nothing else allocates in the process while it measures.
+static MEMORY: RwLock<()> = RwLock::const_new(());
+
+/// One test's schema, application name and admin connection.
+#[derive(Clone)]
+struct Pg {
+    admin: Arc<tokio_postgres::Client>,
+    base: String,
+    schema: String,
+    app: String,
+}
+
+impl Pg {
+    fn uri(&self, extra: &str) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}search_path={}&application_name={}{extra}",
+            self.base, self.schema, self.app
+        )
+    }
+
+    /// A database on this test's schema, every table created.
+    async fn database(&self, extra: &str) -> aludel::Result<Database> {
+        let db = Database::connect(&self.uri(extra)).await?;
+        db.create_all().await?;
+        Ok(db)
+    }
+
+    /// How many rows `table` of this test's schema holds, read by the admin connection.
+    async fn count(&self, table: &str) -> Result<i64, tokio_postgres::Error> {
+        let row = self
+            .admin
+            .query_one(
+                &format!("SELECT count(*) FROM \"{}\".\"{table}\"", self.schema),
+                &[],
+            )
+            .await?;
+        row.try_get(0)
+    }
+
+    /// The server pids of this test's connections.
+    async fn pids(&self) -> Result<Vec<i32>, tokio_postgres::Error> {
+        let rows = self
+            .admin
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                &[&self.app],
+            )
+            .await?;
+        rows.iter().map(|row| row.try_get(0)).collect()
+    }
+
+    /// This test's sessions left `idle in transaction`.
+    async fn idle_in_transaction(&self) -> Result<i64, tokio_postgres::Error> {
+        let row = self
+            .admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+                &[&self.app],
+            )
+            .await?;
+        row.try_get(0)
+    }
+
+    /// Waits up to two seconds for no session of this test to be idle in a transaction.
+    async fn assert_no_idle_in_transaction(&self) -> TestResult {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let idle = self.idle_in_transaction().await?;
+            if idle == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{idle} session(s) left idle in transaction").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Runs `body` with a fresh schema, then drops the schema, whatever the outcome.
+async fn run<F, Fut>(name: &str, body: F) -> TestResult
+where
+    F: FnOnce(Pg) -> Fut,
+    Fut: Future<Output = TestResult>,
+{
+    let Ok(base) = std::env::var(URL_VAR) else {
+        println!("skipped: {URL_VAR} is not set");
+        return Ok(());
+    };
+    let _shared = MEMORY.read().await;
+    run_with(name, base, body).await
+}
+
+async fn run_with<F, Fut>(name: &str, base: String, body: F) -> TestResult
+where
+    F: FnOnce(Pg) -> Fut,
+    Fut: Future<Output = TestResult>,
+{
+    let (admin, connection) = tokio_postgres::connect(&base, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let pid = std::process::id();
+    let schema = format!("aludel_{name}_{pid}");
+    admin
+        .batch_execute(&format!(
+            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
+        ))
+        .await?;
+    let pg = Pg {
+        admin: Arc::new(admin),
+        base,
+        app: format!("aludel-{name}-{pid}"),
+        schema: schema.clone(),
+    };
+    let result = tokio::time::timeout(Duration::from_secs(120), body(pg.clone()))
+        .await
+        .unwrap_or_else(|_| Err("the test took more than 120 s".into()));
+    pg.admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await?;
+    result
+}
+
+/// Polls a future at most `polls` times, then drops it (tokio-postgres' `Cancellable`).
+struct Cancellable<F> {
+    future: Pin<Box<F>>,
+    polls_left: usize,
+}
+
+impl<F: Future> Future for Cancellable<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.polls_left == 0 {
+            return Poll::Ready(None);
+        }
+        self.polls_left -= 1;
+        match self.future.as_mut().poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if self.polls_left == 0 => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The process's resident set size in bytes.
+fn resident_bytes() -> Result<u64, Box<dyn StdError + Send + Sync>> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .ok_or("/proc/self/status has no VmRSS line")?;
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("malformed VmRSS line")?
+        .parse()?;
+    Ok(kib * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_through_the_public_api() -> TestResult {
+    run("roundtrip", |pg| async move {
+        let db = pg.database("").await?;
+        assert_eq!(db.backend_name(), "postgres");
+        let mut s = db.session();
+        let ada = s.add(PgUser {
+            email: Some("ada@example.com".into()),
+            ..PgUser::new("ada")
+        });
+        let grace = s.add(PgUser::new("grace"));
+        s.commit().await?;
+        let ada_id = ada.key().ok_or("ada has no key")?;
+        let grace_id = grace.key().ok_or("grace has no key")?;
+        assert!(grace_id > ada_id);
+
+        let got = s.get_or_404::<PgUser>(ada_id).await?;
+        assert_eq!(got.username, "ada");
+        assert_eq!(got.email.as_deref(), Some("ada@example.com"));
+        assert!(
+            s.get_or_404::<PgUser>(i64::MAX)
+                .await
+                .is_err_and(|e| e.is_not_found())
+        );
+
+        let names: Vec<String> = s
+            .scalars(select::<PgUser>().order_by(PgUser::USERNAME.desc()))
+            .await?
+            .map_ok(|u| u.username)
+            .try_collect()
+            .await?;
+        assert_eq!(names, ["grace", "ada"]);
+
+        let found = s
+            .execute(select::<PgUser>().filter(PgUser::USERNAME.eq("grace")))
+            .await?
+            .one()
+            .await?;
+        assert_eq!(found.id, grace_id);
+        assert_eq!(s.count(&select::<PgUser>()).await?, 2);
+
+        // Update one column, delete a row, in one commit.
+        let mut ada = got;
+        ada.email = None;
+        s.add(ada);
+        s.delete(&found)?;
+        s.commit().await?;
+        let left = db.execute(select::<PgUser>()).await?.all().await?;
+        assert_eq!(
+            left,
+            [PgUser {
+                id: ada_id,
+                ..PgUser::new("ada")
+            }]
+        );
+
+        // The tables were created in the test's schema, through `search_path`.
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_keys_come_back_in_add_order() -> TestResult {
+    run("keys", |pg| async move {
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        let added: Vec<_> = (0..1_000)
+            .map(|i| s.add(PgUser::new(format!("user{i:04}"))))
+            .collect();
+        s.commit().await?;
+        let keys: Vec<i64> = added
+            .iter()
+            .map(|a| a.key().ok_or("a key is missing"))
+            .collect::<Result<_, _>>()?;
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys in add order");
+        for i in [0usize, 1, 499, 998, 999] {
+            let user = s.get_or_404::<PgUser>(keys[i]).await?;
+            assert_eq!(user.username, format!("user{i:04}"));
+        }
+        assert_eq!(pg.count("pgb_user").await?, 1_000);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_violation_names_table_and_column() -> TestResult {
+    run("unique", |pg| async move {
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        s.add(PgUser::new("ada"));
+        s.commit().await?;
+
+        let mut s = db.session();
+        s.add(PgUser::new("bob"));
+        s.add(PgUser::new("ada"));
+        let error = match s.commit().await {
+            Err(e) => e,
+            Ok(()) => return Err("a duplicate username was committed".into()),
+        };
+        assert!(error.is_constraint(ConstraintKind::Unique), "{error:?}");
+        match &error {
+            aludel::Error::Constraint { table, column, .. } => {
+                assert_eq!(table.as_deref(), Some("pgb_user"));
+                assert_eq!(column.as_deref(), Some("username"));
+            }
+            other => return Err(format!("expected a constraint error, got {other:?}").into()),
+        }
+        assert_eq!(
+            error.to_string(),
+            "unique constraint violated on table `pgb_user`, column `username`"
+        );
+        // Nothing half-applied; the work is still pending for a retry.
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        assert_eq!(s.pending_len(), 2);
+        s.rollback().await?;
+        pg.assert_no_idle_in_transaction().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_leaves_no_rows() -> TestResult {
+    run("rollback", |pg| async move {
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        for i in 0..10 {
+            s.add(PgUser::new(format!("u{i}")));
+        }
+        s.flush().await?;
+        assert!(s.in_transaction());
+        // The session sees its own rows; nobody else does.
+        assert_eq!(s.count(&select::<PgUser>()).await?, 10);
+        assert_eq!(pg.count("pgb_user").await?, 0);
+        s.rollback().await?;
+        assert_eq!(pg.count("pgb_user").await?, 0);
+        assert_eq!(s.count(&select::<PgUser>()).await?, 0);
+        pg.assert_no_idle_in_transaction().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_of_100k_rows_is_pulled_lazily() -> TestResult {
+    let Ok(base) = std::env::var(URL_VAR) else {
+        println!("skipped: {URL_VAR} is not set");
+        return Ok(());
+    };
+    let _alone = MEMORY.write().await;
+    run_with("stream100k", base, |pg| async move {
+        const ROWS: i64 = 100_000;
+        const PAYLOAD: usize = 512;
+        let db = pg.database("").await?;
+        let filler = "x".repeat(PAYLOAD - 9);
+        let started = Instant::now();
+        let mut s = db.session();
+        for seq in 0..ROWS {
+            s.add(PgRow {
+                id: 0,
+                seq,
+                payload: format!("{seq:08}-{filler}"),
+            });
+        }
+        s.commit().await?;
+        drop(s);
+        let inserted = started.elapsed();
+
+        let baseline = resident_bytes()?;
+        let mut peak = baseline;
+        let started = Instant::now();
+        let mut rows = db.execute(select::<PgRow>()).await?.scalars();
+        let mut count = 0i64;
+        let mut sum = 0i64;
+        while let Some(row) = rows.try_next().await? {
+            assert_eq!(row.payload.len(), PAYLOAD);
+            count += 1;
+            sum += row.seq;
+            if count == 1_000 {
+                // A slow reader: the server must wait for it, not the client buffer.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                peak = peak.max(resident_bytes()?);
+            }
+            if count % 5_000 == 0 {
+                peak = peak.max(resident_bytes()?);
+            }
+        }
+        drop(rows);
+        let growth = peak.saturating_sub(baseline);
+        println!(
+            "inserted {ROWS} rows in {inserted:?}, streamed them in {:?}; resident {} MiB, grew {} KiB while streaming",
+            started.elapsed(),
+            baseline >> 20,
+            growth >> 10
+        );
+        assert_eq!(count, ROWS);
+        assert_eq!(sum, ROWS * (ROWS - 1) / 2);
+        // Holding the rows would cost about 50 MiB.
+        assert!(growth < 12 << 20, "memory grew by {} KiB while streaming", growth >> 10);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_stream_leaves_a_pool_of_one_usable() -> TestResult {
+    run("dropstream", |pg| async move {
+        let db = pg.database("&pool_max_size=1&pool_timeout=5s").await?;
+        let mut s = db.session();
+        for seq in 0..10_000 {
+            s.add(PgRow {
+                id: 0,
+                seq,
+                payload: "p".into(),
+            });
+        }
+        s.commit().await?;
+
+        for _ in 0..3 {
+            let mut rows = db
+                .execute(select::<PgRow>().order_by(PgRow::SEQ.asc()))
+                .await?
+                .scalars();
+            for expected in 0..10 {
+                let row = rows.try_next().await?.ok_or("the stream ended early")?;
+                assert_eq!(row.seq, expected);
+            }
+            drop(rows);
+            // The one connection serves the next query, with the right rows.
+            let mut s = db.session();
+            let last = s
+                .execute(select::<PgRow>().order_by(PgRow::SEQ.desc()).limit(1))
+                .await?
+                .one()
+                .await?;
+            assert_eq!(last.seq, 9_999);
+            assert_eq!(s.count(&select::<PgRow>()).await?, 10_000);
+        }
+        // A stream dropped inside a transaction: the commit still checks it.
+        let mut s = db.session();
+        s.add(PgUser::new("in-tx"));
+        s.flush().await?;
+        let first = s.execute(select::<PgRow>()).await?.first().await?;
+        assert!(first.is_some());
+        s.commit().await?;
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        let status = db.pool_status();
+        assert_eq!((status.size, status.available), (1, 1));
+        pg.assert_no_idle_in_transaction().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_cache_follows_schema_changes() -> TestResult {
+    run("cache", |pg| async move {
+        let db = pg.database("&pool_max_size=1").await?;
+        let mut s = db.session();
+        s.add(PgUser::new("ada"));
+        s.add(PgCounter { id: 0, n: 7 });
+        s.commit().await?;
+        assert_eq!(db.execute(select::<PgUser>()).await?.all().await?.len(), 1);
+
+        // drop_all + create_all on the same pool: the cached statements go.
+        db.drop_all().await?;
+        db.create_all().await?;
+        assert!(
+            db.execute(select::<PgUser>())
+                .await?
+                .all()
+                .await?
+                .is_empty()
+        );
+        let mut s = db.session();
+        s.add(PgUser::new("grace"));
+        s.add(PgCounter { id: 0, n: 7 });
+        s.commit().await?;
+        assert_eq!(
+            db.execute(select::<PgUser>()).await?.one().await?.username,
+            "grace"
+        );
+
+        // A column type changed behind aludel's back: outside a transaction
+        // the stale statement (0A000) is prepared again, transparently.
+        let table = format!("\"{}\".pgb_counter", pg.schema);
+        let counters = db.execute(select::<PgCounter>()).await?.all().await?;
+        assert_eq!(counters[0].n, 7);
+        pg.admin
+            .batch_execute(&format!("ALTER TABLE {table} ALTER COLUMN n TYPE bigint"))
+            .await?;
+        let counters = db.execute(select::<PgCounter>()).await?.all().await?;
+        assert_eq!(counters[0].n, 7);
+        let mut s = db.session();
+        assert_eq!(s.get_or_404::<PgCounter>(counters[0].id).await?.n, 7);
+
+        // Inside a transaction it cannot be retried: a clear error, then the
+        // transaction rolls back and the next try works.
+        pg.admin
+            .batch_execute(&format!("ALTER TABLE {table} ALTER COLUMN n TYPE integer"))
+            .await?;
+        let mut s = db.session();
+        s.add(PgUser::new("linus"));
+        s.flush().await?;
+        let error = match s.execute(select::<PgCounter>()).await {
+            Ok(result) => result.all().await.err(),
+            Err(e) => Some(e),
+        }
+        .ok_or("a stale statement inside a transaction should fail")?;
+        let chain = error_chain(&error);
+        assert!(chain.contains("run the transaction again"), "{chain}");
+        s.rollback().await?;
+        assert_eq!(db.execute(select::<PgCounter>()).await?.one().await?.n, 7);
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        pg.assert_no_idle_in_transaction().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_backend_fails_at_most_once_and_the_pool_recovers() -> TestResult {
+    run("killed", |pg| async move {
+        let db = pg.database("&pool_max_size=1").await?;
+        let mut s = db.session();
+        s.add(PgUser::new("ada"));
+        s.commit().await?;
+
+        // Killed while idle in the pool.
+        let pids = pg.pids().await?;
+        assert_eq!(pids.len(), 1, "{pids:?}");
+        pg.admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pids[0]])
+            .await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        match db.session().get::<PgUser>(1).await {
+            Ok(_) => {}
+            Err(e) if e.is_connection_lost() => {}
+            Err(e) => {
+                return Err(format!("expected success or a lost connection, got {e:?}").into());
+            }
+        }
+        assert_eq!(db.execute(select::<PgUser>()).await?.all().await?.len(), 1);
+
+        // Killed inside a transaction: the commit fails, nothing lands.
+        let mut s = db.session();
+        s.add(PgUser::new("grace"));
+        s.flush().await?;
+        let pids = pg.pids().await?;
+        assert_eq!(pids.len(), 1, "{pids:?}");
+        pg.admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pids[0]])
+            .await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let error = s
+            .commit()
+            .await
+            .err()
+            .ok_or("a commit on a killed connection succeeded")?;
+        assert!(error.is_connection_lost(), "{error:?}");
+        drop(s);
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        assert_eq!(db.execute(select::<PgUser>()).await?.all().await?.len(), 1);
+        let status = db.pool_status();
+        assert_eq!((status.size, status.available), (1, 1));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_session_leaves_no_idle_transaction() -> TestResult {
+    run("dropsession", |pg| async move {
+        let db = pg.database("&pool_max_size=1").await?;
+        let mut s = db.session();
+        for i in 0..100 {
+            s.add(PgUser::new(format!("u{i}")));
+        }
+        s.flush().await?;
+        assert_eq!(pg.idle_in_transaction().await?, 1);
+        drop(s);
+        // The rollback was written when the session dropped, without waiting for the pool.
+        pg.assert_no_idle_in_transaction().await?;
+        assert_eq!(pg.count("pgb_user").await?, 0);
+        // The next user gets a clean connection.
+        let mut s = db.session();
+        s.add(PgUser::new("next"));
+        s.commit().await?;
+        assert_eq!(pg.count("pgb_user").await?, 1);
+        pg.assert_no_idle_in_transaction().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_cancelled_at_every_poll_is_all_or_nothing() -> TestResult {
+    run("cancel", |pg| async move {
+        let db = pg.database("&pool_max_size=1&pool_timeout=5s").await?;
+        let mut finished = false;
+        for polls in 0..200 {
+            let mut s = db.session();
+            for i in 0..3 {
+                s.add(PgUser::new(format!("p{polls}-{i}")));
+            }
+            let outcome = Cancellable {
+                future: Box::pin(s.commit()),
+                polls_left: polls,
+            }
+            .await;
+            drop(s);
+            pg.assert_no_idle_in_transaction().await?;
+            let row = pg
+                .admin
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM \"{}\".pgb_user WHERE username LIKE $1",
+                        pg.schema
+                    ),
+                    &[&format!("p{polls}-%")],
+                )
+                .await?;
+            let landed: i64 = row.try_get(0)?;
+            assert!(
+                landed == 0 || landed == 3,
+                "after {polls} polls {landed} of 3 rows landed"
+            );
+            if let Some(result) = outcome {
+                result?;
+                assert_eq!(landed, 3);
+                finished = true;
+                break;
+            }
+        }
+        assert!(finished, "the commit never finished");
+        // The pool of one still works.
+        let mut s = db.session();
+        s.add(PgUser::new("after"));
+        s.commit().await?;
+        let status = db.pool_status();
+        assert!(status.size <= 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_cache_size_zero_works() -> TestResult {
+    run("nocache", |pg| async move {
+        let db = pg.database("&statement_cache_size=0").await?;
+        let mut s = db.session();
+        let added: Vec<_> = (0..50)
+            .map(|i| s.add(PgUser::new(format!("n{i:02}"))))
+            .collect();
+        s.add(PgCounter { id: 0, n: -3 });
+        s.commit().await?;
+        let first = added[0].key().ok_or("no key")?;
+        let user = s.get_or_404::<PgUser>(first).await?;
+        assert_eq!(user.username, "n00");
+        let some = s
+            .execute(
+                select::<PgUser>()
+                    .filter(PgUser::USERNAME.like("n1%"))
+                    .order_by(PgUser::USERNAME.asc()),
+            )
+            .await?
+            .all()
+            .await?;
+        assert_eq!(some.len(), 10);
+        assert_eq!(db.execute(select::<PgCounter>()).await?.one().await?.n, -3);
+        let mut s = db.session();
+        s.add(PgUser::new("n00"));
+        assert!(
+            s.commit()
+                .await
+                .is_err_and(|e| e.is_constraint(ConstraintKind::Unique))
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_with_nul_is_a_clear_error() -> TestResult {
+    run("nul", |pg| async move {
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        s.add(PgUser::new("a\0b"));
+        let error = s.commit().await.err().ok_or("NUL in text was accepted")?;
+        assert!(error.to_string().contains("NUL"), "{error}");
+        s.rollback().await?;
+        // Hostile but valid text round-trips byte for byte.
+        let hostile = "'; DROP TABLE pgb_user;-- \" \\ 😀";
+        let added = s.add(PgUser::new(hostile));
+        s.commit().await?;
+        let key = added.key().ok_or("no key")?;
+        assert_eq!(s.get_or_404::<PgUser>(key).await?.username, hostile);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_are_checked() -> TestResult {
+    let Ok(base) = std::env::var(URL_VAR) else {
+        println!("skipped: {URL_VAR} is not set");
+        return Ok(());
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let error = Database::connect(&format!("{base}{separator}bogus=1"))
+        .await
+        .err()
+        .ok_or("an unknown option was accepted")?;
+    let message = error.to_string();
+    assert!(
+        message.contains("\"bogus\"") && message.contains("statement_cache_size"),
+        "{message}"
+    );
+
+    let error = Database::connect(&format!("{base}{separator}sslmode=require"))
+        .await
+        .err()
+        .ok_or("sslmode=require connected without TLS")?;
+    assert!(
+        matches!(error, aludel::Error::Unsupported { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("TLS"), "{error}");
+
+    let error = Database::connect(&format!("{base}{separator}statement_cache_size=lots"))
+        .await
+        .err()
+        .ok_or("a malformed cache size was accepted")?;
+    assert!(
+        error.to_string().contains("statement_cache_size"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_never_appears_in_errors() -> TestResult {
+    if std::env::var_os(URL_VAR).is_none() {
+        println!("skipped: {URL_VAR} is not set");
+        return Ok(());
+    }
+    // Nothing listens on port 1; trust auth would accept any password anyway.
+    let error = Database::builder()
+        .uri("postgres://ada:s3cr3t%40pw@127.0.0.1:1/test?connect_timeout=2s")
+        .build()
+        .await
+        .err()
+        .ok_or("connected to port 1")?;
+    let shown = format!("{error} | {error:?} | {}", error_chain(&error));
+    for secret in ["s3cr3t", "s3cr3t@pw", "s3cr3t%40pw"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(
+        shown.contains("127.0.0.1:1"),
+        "the error names the server: {shown}"
+    );
+    Ok(())
+}
+
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
