@@ -104,6 +104,7 @@ impl Database {
     /// back to the pool when the stream ends or is dropped.
     pub async fn execute<M: Model>(&self, select: Select<M>) -> Result<QueryResult<'static, M>> {
         let statement = render::select(self.dialect(), M::TABLE, &select.spec);
+        render::check_bind_count(self.dialect(), &statement)?;
         let mut connection = pool::checkout(&self.inner.pool).await?;
         let rows = connection.stream(statement);
         Ok(QueryResult::new(rows, Some(connection), None))

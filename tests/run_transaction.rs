@@ -1,6 +1,8 @@
 //! `Database::run_transaction`: conflicts are retried in a fresh session,
 //! other errors are not, and only the successful run's work is committed.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 

@@ -14,8 +14,11 @@
 //! - `connect_timeout`: how long opening a connection may take (default 10 s).
 //! - `statement_cache_size`: prepared statements kept per connection
 //!   (default 64). `0` keeps none: every statement with parameters is
-//!   prepared, executed and closed (two round trips and a write), which is
-//!   what statement-pooling proxies (ProxySQL, transaction-mode poolers) need.
+//!   prepared, executed and closed at once (two round trips and a write),
+//!   which is what proxies that multiplex server sessions need. mysql_async
+//!   offers no one-shot binary execution (MariaDB's "execute the statement
+//!   just prepared"), and the text protocol would mean writing values into
+//!   the SQL, which aludel never does.
 //! - `returning`: `true`, `false` or `auto` (the default): whether INSERTs
 //!   return generated keys with `RETURNING`.
 //!
@@ -47,8 +50,11 @@
 //! the stream's first poll, so nothing is sent before. When the stream is
 //! dropped the channel closes, the task stops pulling, reads what is left of
 //! the result and drops it (MySQL has no way to stop a result half-way
-//! short of killing the query), and releases the lock: the next call waits
-//! for that and finds the connection clean.
+//! short of killing the query; a server left unread would stall on the
+//! socket and drop the connection after `net_write_timeout`), and releases
+//! the lock: the next call waits for that and finds the connection clean.
+//! Dropping a stream of millions of rows early therefore costs reading them;
+//! put a `limit` on queries that are read only in part.
 //!
 //! Every call marks the connection busy while it talks to the server; a call
 //! whose future is dropped half-way leaves the mark, and the connection is
@@ -940,6 +946,7 @@ impl Connection for MySqlConnection {
         let handle = &self.handle;
         let mut inner = handle.lock().await?;
         handle.shared.in_transaction.store(true, Ordering::Release);
+        // Both dialects begin alike.
         handle
             .simple(&mut inner, WITH_RETURNING.begin_write())
             .await

@@ -11,15 +11,15 @@
 //! transaction state is read from SQLite itself (`sqlite3_get_autocommit`)
 //! at the end of every call, so a raw `BEGIN` cannot slip past the pool.
 //!
-//! `sqlite://` is ONE in-memory database shared by every connection of the
-//! `Database`: a named database in SQLite's `memdb` VFS, kept alive by a
-//! connection the backend holds for as long as it lives.
+//! `sqlite://` is ONE database shared by every connection of the
+//! `Database`: a WAL file in a private temporary folder on RAM-backed
+//! `/dev/shm` (where there is one), removed when the `Database` is dropped.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -65,7 +65,7 @@ pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dy
     };
     uri.reject_unknown_options(NAME, OPTIONS)?;
     let target = match uri.sqlite_location(context.instance_path.as_deref())? {
-        SqliteLocation::Memory => Target::Memory(MemoryDatabase::new()?),
+        SqliteLocation::Memory => Target::Temporary(TemporaryDatabase::new()?),
         SqliteLocation::File(path) => {
             prepare_file(&path, mode)?;
             Target::File(path)
@@ -88,45 +88,51 @@ enum Mode {
 #[derive(Debug)]
 enum Target {
     File(PathBuf),
-    Memory(MemoryDatabase),
+    Temporary(TemporaryDatabase),
 }
 
-/// A named database in the `memdb` VFS, alive while `_keeper` is open.
-struct MemoryDatabase {
-    name: String,
-    _keeper: Mutex<rusqlite::Connection>,
+/// The database behind `sqlite://`: a file in a private temporary folder,
+/// on the RAM-backed `/dev/shm` where there is one, removed with the folder
+/// when the backend is dropped.
+///
+/// Not SQLite's own in-memory databases: `:memory:` is one database per
+/// connection, and the `memdb` VFS refuses every reader while any
+/// connection holds a write transaction, so one session's open transaction
+/// would stall all others. A WAL file gives every connection one database
+/// with readers that never wait for writers.
+struct TemporaryDatabase {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
-impl MemoryDatabase {
+impl TemporaryDatabase {
     fn new() -> Result<Self> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "file:/aludel-{}-{}?vfs=memdb",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let keeper =
-            rusqlite::Connection::open_with_flags(&name, memory_flags()).map_err(map_error)?;
-        Ok(MemoryDatabase {
-            name,
-            _keeper: Mutex::new(keeper),
-        })
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("aludel-")
+            .tempdir_in(&base)
+            .or_else(|_| tempfile::Builder::new().prefix("aludel-").tempdir())
+            .map_err(|e| Error::Backend {
+                backend: NAME,
+                source: format!("cannot create a folder for the in-memory database: {e}").into(),
+            })?;
+        let path = dir.path().join("memory.db");
+        prepare_file(&path, Mode::Create)?;
+        Ok(TemporaryDatabase { path, _dir: dir })
     }
 }
 
-impl fmt::Debug for MemoryDatabase {
+impl fmt::Debug for TemporaryDatabase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryDatabase")
-            .field("name", &self.name)
+        f.debug_struct("TemporaryDatabase")
+            .field("path", &self.path)
             .finish()
     }
-}
-
-fn memory_flags() -> OpenFlags {
-    OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }
 
 /// Creates the folder (0700) and an empty database file (0600) before SQLite
@@ -188,19 +194,16 @@ impl Backend for SqliteBackend {
     }
 
     async fn connect(&self) -> Result<Box<dyn Connection>> {
-        let (path, flags) = match &self.target {
-            Target::Memory(db) => (PathBuf::from(&db.name), memory_flags()),
-            Target::File(path) => {
-                let access = match self.mode {
-                    Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
-                    Mode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
-                    Mode::Create => {
-                        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-                    }
-                };
-                (path.clone(), access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            }
+        let (path, mode, temporary) = match &self.target {
+            Target::Temporary(db) => (db.path.clone(), Mode::Create, true),
+            Target::File(path) => (path.clone(), self.mode, false),
         };
+        let access = match mode {
+            Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Mode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            Mode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        };
+        let flags = access | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let handle = tokio_rusqlite::Connection::open_with_flags(&path, flags)
             .await
             .map_err(map_error)?;
@@ -209,7 +212,7 @@ impl Backend for SqliteBackend {
             state: Arc::new(State::default()),
         };
         let busy_timeout = self.busy_timeout;
-        let wal = matches!(self.target, Target::File(_)) && self.mode != Mode::ReadOnly;
+        let wal = mode != Mode::ReadOnly;
         connection
             .call(move |conn| {
                 // The busy timeout first: switching to WAL needs a lock that
@@ -220,6 +223,10 @@ impl Backend for SqliteBackend {
                         conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
                 }
                 conn.execute_batch("PRAGMA foreign_keys = ON")?;
+                if temporary {
+                    // Gone with the process anyway: no point waiting for the disk.
+                    conn.execute_batch("PRAGMA synchronous = OFF")?;
+                }
                 conn.set_prepared_statement_cache_capacity(64);
                 Ok(())
             })

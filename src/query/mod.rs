@@ -2,8 +2,10 @@
 
 pub mod dialect;
 mod expr;
+pub mod pagination;
 pub mod render;
 mod select;
+pub mod text;
 
 pub use expr::{CmpOp, Column, Condition, Expr, Order, TextLike, and_all, escape_like, or_any};
 pub use select::{Select, SelectSpec, select};

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::error::{Error, Result};
 use crate::query::dialect::Dialect;
 use crate::query::expr::Expr;
 use crate::query::select::SelectSpec;
@@ -181,6 +182,21 @@ pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statem
     }
     dialect.write_limit_offset(&mut w.sql, spec.limit, spec.offset);
     w.finish()
+}
+
+/// Fails before anything is sent when `statement` binds more values than
+/// the database takes in one statement (an `IN` list of a hundred thousand
+/// values, say), instead of letting the driver fail with the whole SQL text.
+pub fn check_bind_count(dialect: &dyn Dialect, statement: &Statement) -> Result<()> {
+    let max = dialect.max_bind_parameters();
+    if statement.params.len() > max {
+        return Err(Error::Query(format!(
+            "the statement binds {} values; {} takes at most {max} per statement (split long IN lists)",
+            statement.params.len(),
+            dialect.name()
+        )));
+    }
+    Ok(())
 }
 
 /// `SELECT COUNT(*) FROM <table> [WHERE]`.

@@ -155,7 +155,8 @@ impl Text {
         let mut params: Vec<Value> = Vec::new();
         let mut copied = 0; // `sql[..copied]` has been dealt with.
         let mut used: BTreeSet<&str> = BTreeSet::new();
-        let mut missing: Vec<&str> = Vec::new();
+        let mut missing: Vec<&str> = Vec::new(); // in order of appearance
+        let mut missing_set: BTreeSet<&str> = BTreeSet::new();
         let mut fatal: Option<Error> = None;
         let mut unterminated: Option<(&'static str, usize)> = None;
 
@@ -178,7 +179,7 @@ impl Text {
                     match self.values.get(placeholder.name) {
                         Some(value) => params.push(value.clone()),
                         None => {
-                            if !missing.contains(&placeholder.name) {
+                            if missing_set.insert(placeholder.name) {
                                 missing.push(placeholder.name);
                             }
                             // Keep numbering as if it were bound; the
@@ -193,7 +194,11 @@ impl Text {
                     // Skip the backslash; the colon goes out with the next slice.
                     copied = backslash + 1;
                 }
-                Event::Positional { start, end, question } => {
+                Event::Positional {
+                    start,
+                    end,
+                    question,
+                } => {
                     if !question || question_is_placeholder {
                         fatal = Some(Error::Query(format!(
                             "text() SQL has a positional parameter `{}` at byte {start}; \
@@ -275,8 +280,10 @@ fn writes_question_marks(dialect: &dyn Dialect) -> bool {
     placeholder == "?"
 }
 
-/// A value [`Text::bind`] accepts: every column type ([`SqlValue`]), a
-/// reference to one, `&str`, `&[u8]`, `Option` of those, and [`Value`].
+/// A value [`Text::bind`] accepts: every column type ([`SqlValue`]: `i32`,
+/// `i64`, `f64`, `bool`, `String`, `Vec<u8>`, `Option` of each, and a
+/// reference to each of the first six), `&str`, `&[u8]`, `Option` of those
+/// two, and [`Value`].
 pub trait BindValue {
     /// The value to bind.
     fn into_bind_value(self) -> Value;
@@ -288,11 +295,17 @@ impl<T: SqlValue> BindValue for T {
     }
 }
 
-impl<T: SqlValue> BindValue for &T {
-    fn into_bind_value(self) -> Value {
-        self.to_value()
-    }
+macro_rules! bind_by_reference {
+    ($($ty:ty),*) => {$(
+        impl BindValue for &$ty {
+            fn into_bind_value(self) -> Value {
+                self.to_value()
+            }
+        }
+    )*};
 }
+
+bind_by_reference!(i32, i64, f64, bool, String, Vec<u8>);
 
 impl BindValue for &str {
     fn into_bind_value(self) -> Value {
@@ -460,7 +473,11 @@ fn scan<'a>(sql: &'a str, syntax: Syntax, mut on: impl FnMut(Event<'a>) -> Contr
                 Ok(i + 2)
             }
             b':' => {
-                let prev = if i > 0 { bytes.get(i - 1).copied() } else { None };
+                let prev = if i > 0 {
+                    bytes.get(i - 1).copied()
+                } else {
+                    None
+                };
                 let bind_may_start =
                     !prev.is_some_and(|p| is_word_byte(p) || p == b':' || p == b'[');
                 match next {
@@ -682,12 +699,18 @@ mod tests {
 
     #[test]
     fn casts_slices_and_times_are_not_binds() {
-        assert_eq!(names("x::int, :id::text, a[1:2], a[lo:hi], a[:n], a[ :n]"), ["id", "n"]);
+        assert_eq!(
+            names("x::int, :id::text, a[1:2], a[lo:hi], a[:n], a[ :n]"),
+            ["id", "n"]
+        );
     }
 
     #[test]
     fn escaped_colon_becomes_a_plain_colon() {
-        let s = text(r"SELECT '\:x', \:y, :z").bind("z", 1).render(&SqliteDialect).unwrap();
+        let s = text(r"SELECT '\:x', \:y, :z")
+            .bind("z", 1)
+            .render(&SqliteDialect)
+            .unwrap();
         assert_eq!(&*s.sql, r"SELECT '\:x', :y, ?");
     }
 
@@ -701,7 +724,11 @@ mod tests {
         assert_eq!(&*s.sql, "SELECT $1, $2, $3");
         assert_eq!(
             s.params,
-            [Value::Text("two".into()), Value::I32(1), Value::Text("two".into())]
+            [
+                Value::Text("two".into()),
+                Value::I32(1),
+                Value::Text("two".into())
+            ]
         );
         assert!(!s.returns_generated_key);
     }
@@ -709,18 +736,32 @@ mod tests {
     #[test]
     fn mysql_reads_backslash_escapes_and_hash_comments() {
         let sql = r"SELECT 'it\'s :no', :yes # :no";
-        assert_eq!(names(sql), Vec::<&str>::new()); // standard: `'it\'` ends early, rest is quoted
+        // Standard SQL: `'it\'` is a whole string, so `:no` is code and the
+        // last quote opens a string that never ends (render refuses it).
+        assert_eq!(names(sql), ["no"]);
         let mysql = MySqlDialect { returning: false };
-        let found: Vec<_> = placeholders_for(sql, &mysql).into_iter().map(|p| p.name).collect();
+        let found: Vec<_> = placeholders_for(sql, &mysql)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert_eq!(found, ["yes"]);
     }
 
     #[test]
     fn missing_and_unused_binds_are_named() {
         let err = text("SELECT :a").render(&SqliteDialect).unwrap_err();
-        assert!(matches!(&err, Error::Query(m) if m.contains("`:a`")), "{err}");
-        let err = text("SELECT ':a'").bind("a", 1).render(&SqliteDialect).unwrap_err();
-        assert!(matches!(&err, Error::Query(m) if m.contains("`:a`")), "{err}");
+        assert!(
+            matches!(&err, Error::Query(m) if m.contains("`:a`")),
+            "{err}"
+        );
+        let err = text("SELECT ':a'")
+            .bind("a", 1)
+            .render(&SqliteDialect)
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Query(m) if m.contains("`:a`")),
+            "{err}"
+        );
     }
 
     #[test]

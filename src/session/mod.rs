@@ -142,14 +142,18 @@ impl Session {
 
     async fn flush_pending(&mut self) -> Result<()> {
         self.load_unknown_merges().await?;
-        let dialect = self.db.dialect();
-        let plan = Plan::build(dialect, &self.pending, &self.identity);
-        let connection = self.connection_mut()?;
-        if !connection.may_be_in_transaction() {
-            connection.begin().await?;
+        let mut plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        let statements = std::mem::take(&mut plan.statements);
+        if !statements.is_empty() {
+            // Only now open a (write) transaction: rows added back unchanged
+            // need none, and would hold SQLite's write lock for nothing.
+            let connection = self.connection_mut()?;
+            if !connection.may_be_in_transaction() {
+                connection.begin().await?;
+            }
+            let outcomes = connection.run(statements).await?;
+            plan.apply(&outcomes, &mut self.identity)?;
         }
-        let outcomes = connection.run(plan.statements.clone()).await?;
-        plan.apply(&outcomes, &mut self.identity)?;
         self.flushed.append(&mut self.pending);
         Ok(())
     }
@@ -234,9 +238,11 @@ impl Session {
 
     async fn commit_pending(&mut self) -> Result<()> {
         self.load_unknown_merges().await?;
-        let plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        let mut plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        // Moved, not cloned: a bulk commit must not hold its values twice.
+        let statements = std::mem::take(&mut plan.statements);
         let connection = self.connection_mut()?;
-        if plan.statements.is_empty() {
+        if statements.is_empty() {
             // Nothing to write (merges that changed nothing): commit what an
             // earlier flush began, if anything; a bare COMMIT is an error.
             if connection.may_be_in_transaction() {
@@ -247,11 +253,11 @@ impl Session {
             if !connection.may_be_in_transaction() {
                 connection.begin().await?;
             }
-            let outcomes = connection.run(plan.statements.clone()).await?;
+            let outcomes = connection.run(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
             self.connection_mut()?.commit().await?;
         } else {
-            let outcomes = connection.transact(plan.statements.clone()).await?;
+            let outcomes = connection.transact(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
         }
         self.flushed.append(&mut self.pending);
@@ -322,6 +328,7 @@ impl Session {
     /// as long as it is being read.
     pub async fn execute<M: Model>(&mut self, select: Select<M>) -> Result<QueryResult<'_, M>> {
         let statement = render::select(self.db.dialect(), M::TABLE, &select.spec);
+        render::check_bind_count(self.db.dialect(), &statement)?;
         self.flush().await?;
         match self.connection.as_mut() {
             Some(connection) => {
@@ -352,6 +359,7 @@ impl Session {
     /// The number of rows `select` matches (its limit and offset ignored).
     pub async fn count<M: Model>(&mut self, select: &Select<M>) -> Result<u64> {
         let statement = render::count(self.db.dialect(), M::TABLE, &select.spec);
+        render::check_bind_count(self.db.dialect(), &statement)?;
         self.flush().await?;
         let row = match self.connection.as_mut() {
             Some(connection) => first_row(connection.stream(statement)).await?,

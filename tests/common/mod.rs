@@ -58,17 +58,6 @@ impl Backend {
             // Backend::Mysql => Some("ALUDEL_TEST_MYSQL_URL"),
         }
     }
-
-    /// Whether a reader waits while another connection holds a write
-    /// transaction, instead of reading the last committed state.
-    ///
-    /// SQLite's `memdb` VFS refuses a shared (read) lock while any connection
-    /// holds the reserved (write) lock, and `BEGIN IMMEDIATE` takes that lock
-    /// at once: on `sqlite://` a read waits, under the busy timeout, until
-    /// the open write transaction ends. Files use WAL, where readers never wait.
-    pub(crate) fn readers_wait_for_writers(self) -> bool {
-        matches!(self, Backend::SqliteMemory)
-    }
 }
 
 /// The database of one test, and everything needed to open it again.
