@@ -135,6 +135,10 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// The SQL dialect of this database.
+    ///
+    /// It may settle on the first successful connect (MySQL asks the server
+    /// whether it has `RETURNING`); `Database::build` opens one connection
+    /// before it reads the dialect, and keeps it from then on.
     fn dialect(&self) -> &'static dyn Dialect;
 
     /// Opens a new connection. Called by the pool.

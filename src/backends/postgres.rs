@@ -38,7 +38,9 @@
 //! - **Reuse.** [`Connection::reset`] costs one round trip: `ROLLBACK` when a
 //!   transaction may be open, `DISCARD ALL` when a statement may have changed
 //!   session state (`SET`, `CREATE TEMP TABLE`, `LISTEN`, ...), and otherwise
-//!   a protocol-level `Sync` as the liveness check. `start_rollback` (from a
+//!   a protocol-level `Sync` as the liveness check, skipped when the
+//!   connection heard from the server less than a second ago (a socket the
+//!   server closed is noticed without a round trip). `start_rollback` (from a
 //!   dropped session) writes `ROLLBACK` at once, before anything a later user
 //!   could send, and `reset` then waits for its answer instead of sending
 //!   another.
@@ -82,7 +84,9 @@ use tokio_postgres::error::{DbError, Severity, SqlState};
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-use crate::backends::{Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement};
+use crate::backends::{
+    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+};
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, PostgresDialect};
 use crate::query::render::Statement;
@@ -112,6 +116,11 @@ const MAX_STATEMENT_CACHE_SIZE: usize = 100_000;
 /// costs a parse per execution, small next to such a statement's work.
 const MAX_CACHED_PARAMS: usize = 128;
 const MAX_CACHED_SQL_LEN: usize = 16 * 1024;
+/// `reset` skips its liveness round trip for a connection that heard from
+/// the server this recently (HikariCP's "alive bypass window"): a ping costs
+/// as much as a point lookup, and a socket the server closed is noticed
+/// without one.
+const ALIVE_WINDOW: Duration = Duration::from_secs(1);
 static DIALECT: PostgresDialect = PostgresDialect;
 
 /// Builds the PostgreSQL backend from a `postgres://` or `postgresql://`
@@ -168,7 +177,11 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     if let Some(database) = &database {
         config.dbname(database);
     }
-    config.application_name(application_name.as_deref().unwrap_or(DEFAULT_APPLICATION_NAME));
+    config.application_name(
+        application_name
+            .as_deref()
+            .unwrap_or(DEFAULT_APPLICATION_NAME),
+    );
     let timeout = match connect_timeout {
         Some(value) => crate::config::parse_duration("connect_timeout", &value)?,
         None => DEFAULT_CONNECT_TIMEOUT,
@@ -307,19 +320,26 @@ impl Backend for PostgresBackend {
     }
 
     async fn connect(&self) -> Result<Box<dyn Connection>> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(|e| Error::Backend {
-            backend: NAME,
-            source: Box::new(ConnectError {
-                target: Arc::clone(&self.target),
-                source: e,
-            }),
-        })?;
+        let (client, connection) =
+            self.config
+                .connect(NoTls)
+                .await
+                .map_err(|e| Error::Backend {
+                    backend: NAME,
+                    source: Box::new(ConnectError {
+                        target: Arc::clone(&self.target),
+                        source: e,
+                    }),
+                })?;
         let broken = Arc::new(AtomicBool::new(false));
         // The task holds the socket half only: when the client is dropped,
         // the connection ends and so does the task.
         tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
         let generation = Arc::clone(&self.generation);
-        let cache = StatementCache::new(self.statement_cache_size, generation.load(Ordering::Acquire));
+        let cache = StatementCache::new(
+            self.statement_cache_size,
+            generation.load(Ordering::Acquire),
+        );
         Ok(Box::new(PostgresConnection {
             shared: Arc::new(Shared {
                 client,
@@ -329,6 +349,8 @@ impl Backend for PostgresBackend {
                 cache: Mutex::new(cache),
                 cache_size: self.statement_cache_size,
                 generation,
+                opened: Instant::now(),
+                last_answer: AtomicU64::new(0),
             }),
             pending_rollback: None,
         }))
@@ -342,7 +364,10 @@ impl Backend for PostgresBackend {
 /// Drives the socket until the connection ends, logging the server's
 /// notices; marks the connection broken when it does end.
 async fn drive_connection(
-    mut connection: tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    mut connection: tokio_postgres::Connection<
+        tokio_postgres::Socket,
+        tokio_postgres::tls::NoTlsStream,
+    >,
     broken: Arc<AtomicBool>,
 ) {
     loop {
@@ -431,10 +456,17 @@ fn classify(sql: &str) -> StatementClass {
     let (first, second) = leading_keywords(sql);
     let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
     let any = |word: &str, keywords: &[&str]| keywords.iter().any(|k| is(word, k));
-    if any(first, &["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE", "MERGE"]) {
+    if any(
+        first,
+        &[
+            "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE", "MERGE",
+        ],
+    ) {
         StatementClass::Query
-    } else if any(first, &["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"])
-        || (is(first, "PREPARE") && is(second, "TRANSACTION"))
+    } else if any(
+        first,
+        &["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"],
+    ) || (is(first, "PREPARE") && is(second, "TRANSACTION"))
     {
         StatementClass::Transaction
     } else if (is(first, "SET") && !any(second, &["LOCAL", "TRANSACTION", "CONSTRAINTS"]))
@@ -507,6 +539,10 @@ struct Shared {
     cache_size: usize,
     /// The backend's schema generation.
     generation: Arc<AtomicU64>,
+    /// When the connection opened.
+    opened: Instant,
+    /// Microseconds after `opened` of the last answer from the server.
+    last_answer: AtomicU64,
 }
 
 /// One PostgreSQL connection.
@@ -557,6 +593,17 @@ impl Shared {
         Ok(())
     }
 
+    /// Records that the server answered just now.
+    fn heard_from_server(&self) {
+        let micros = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_answer.store(micros, Ordering::Release);
+    }
+
+    fn heard_recently(&self) -> bool {
+        let last = Duration::from_micros(self.last_answer.load(Ordering::Acquire));
+        self.opened.elapsed().saturating_sub(last) < ALIVE_WINDOW
+    }
+
     fn tx(&self) -> u8 {
         self.tx.load(Ordering::Acquire)
     }
@@ -579,9 +626,12 @@ impl Shared {
 
     fn end_op(&self, started: bool) {
         if started {
-            let _ = self
-                .tx
-                .compare_exchange(TX_UNCHECKED, TX_OPEN, Ordering::AcqRel, Ordering::Acquire);
+            let _ = self.tx.compare_exchange(
+                TX_UNCHECKED,
+                TX_OPEN,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
     }
 
@@ -598,7 +648,10 @@ impl Shared {
 
     /// The statement cache, emptied first if the schema changed since it was filled.
     fn cache(&self) -> MutexGuard<'_, StatementCache> {
-        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.sync(self.generation.load(Ordering::Acquire));
         cache
     }
@@ -619,12 +672,15 @@ impl Shared {
         }
         if error.as_db_error().is_some() {
             // Any server error aborts an open transaction.
-            let _ = self
-                .tx
-                .compare_exchange(TX_OPEN, TX_FAILED, Ordering::AcqRel, Ordering::Acquire);
-            let _ = self
-                .tx
-                .compare_exchange(TX_UNCHECKED, TX_FAILED, Ordering::AcqRel, Ordering::Acquire);
+            let _ =
+                self.tx
+                    .compare_exchange(TX_OPEN, TX_FAILED, Ordering::AcqRel, Ordering::Acquire);
+            let _ = self.tx.compare_exchange(
+                TX_UNCHECKED,
+                TX_FAILED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
         map_db_error(error)
     }
@@ -730,7 +786,10 @@ impl Shared {
                 }
             }
         }
-        let plans: Vec<Plan> = plans.into_iter().map(|p| p.unwrap_or(Plan::Unnamed)).collect();
+        let plans: Vec<Plan> = plans
+            .into_iter()
+            .map(|p| p.unwrap_or(Plan::Unnamed))
+            .collect();
         for (statement, plan) in statements.iter().zip(&plans) {
             check_statement(statement, plan)?;
         }
@@ -759,6 +818,7 @@ impl Shared {
             let values = decode_row(&row).map_err(Failure::Other)?;
             collected.push(Row::new(names, values));
         }
+        self.heard_from_server();
         let returned = collected.len() as u64;
         let rows_affected = rows.rows_affected().unwrap_or(returned);
         trace_statement(
@@ -801,6 +861,7 @@ impl Shared {
     async fn simple(&self, sql: &'static str) -> Result<Outcome, Failure> {
         let started = Instant::now();
         self.client.batch_execute(sql).await.map_err(Failure::Pg)?;
+        self.heard_from_server();
         trace_statement(NAME, sql, 0, 0, started.elapsed());
         Ok(Outcome::default())
     }
@@ -919,7 +980,11 @@ impl Shared {
         }
     }
 
-    async fn transact_once(&self, statements: &[Statement], prior: u8) -> Result<Vec<Outcome>, Attempt> {
+    async fn transact_once(
+        &self,
+        statements: &[Statement],
+        prior: u8,
+    ) -> Result<Vec<Outcome>, Attempt> {
         let mut begun = matches!(prior, TX_OPEN | TX_UNCHECKED);
         // Without statements to show it, check a transaction that may have
         // failed unseen before committing it; `COMMIT` on an aborted
@@ -954,7 +1019,11 @@ impl Shared {
                 steps.push(Box::pin(self.simple("COMMIT")));
             }
             let mut results = pipeline(steps).await;
-            let commit = if commit_step { results.pop().flatten() } else { None };
+            let commit = if commit_step {
+                results.pop().flatten()
+            } else {
+                None
+            };
             if begin_step {
                 // The BEGIN result stands first; it went out if anything did.
                 begun = true;
@@ -1061,7 +1130,12 @@ impl Shared {
         let op = self.begin_op();
         let started = Instant::now();
         let single = std::slice::from_ref(&statement);
-        let mut plan = self.plans(single).await?.into_iter().next().unwrap_or(Plan::Unnamed);
+        let mut plan = self
+            .plans(single)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(Plan::Unnamed);
         let mut retried = false;
         let rows = loop {
             match self.query(&statement, &plan).await {
@@ -1074,7 +1148,12 @@ impl Shared {
                 {
                     retried = true;
                     self.forget_statements();
-                    plan = self.plans(single).await?.into_iter().next().unwrap_or(Plan::Unnamed);
+                    plan = self
+                        .plans(single)
+                        .await?
+                        .into_iter()
+                        .next()
+                        .unwrap_or(Plan::Unnamed);
                 }
                 Err(e) => return Err(self.failure(Failure::Pg(e))),
             }
@@ -1104,8 +1183,10 @@ impl Shared {
             self.cache().clear();
             if open {
                 self.set_tx(TX_UNKNOWN);
-                let steps: Vec<StepFuture<'_>> =
-                    vec![Box::pin(self.simple("ROLLBACK")), Box::pin(self.simple("DISCARD ALL"))];
+                let steps: Vec<StepFuture<'_>> = vec![
+                    Box::pin(self.simple("ROLLBACK")),
+                    Box::pin(self.simple("DISCARD ALL")),
+                ];
                 pipeline(steps)
                     .await
                     .into_iter()
@@ -1118,13 +1199,14 @@ impl Shared {
         } else if open {
             self.set_tx(TX_UNKNOWN);
             self.simple("ROLLBACK").await.map(drop)
-        } else if round_trip_done {
+        } else if round_trip_done || self.heard_recently() {
             Ok(())
         } else {
             self.client.check_connection().await.map_err(Failure::Pg)
         };
         match result {
             Ok(()) => {
+                self.heard_from_server();
                 self.set_tx(TX_IDLE);
                 Ok(())
             }
@@ -1317,6 +1399,7 @@ async fn settle_rollback(
 ) -> Result<()> {
     match rollback.await {
         Ok(()) => {
+            shared.heard_from_server();
             shared.set_tx(TX_IDLE);
             Ok(())
         }
@@ -1350,7 +1433,13 @@ impl Rows {
     fn trace(&mut self) {
         if !self.traced {
             self.traced = true;
-            trace_statement(NAME, &self.sql, self.params, self.returned, self.started.elapsed());
+            trace_statement(
+                NAME,
+                &self.sql,
+                self.params,
+                self.returned,
+                self.started.elapsed(),
+            );
         }
     }
 
@@ -1395,6 +1484,7 @@ impl Stream for Rows {
             }
             None => {
                 this.done = true;
+                this.shared.heard_from_server();
                 this.shared.end_op(this.op);
                 this.trace();
                 Poll::Ready(None)
@@ -1566,7 +1656,9 @@ fn bind_problem(value: &Value, ty: &Type) -> Option<BindProblem> {
                 ParamType::Int2 => fits(i16::try_from(v).is_ok()),
                 ParamType::Int4 => fits(i32::try_from(v).is_ok()),
                 ParamType::Oid => fits(u32::try_from(v).is_ok()),
-                ParamType::Int8 | ParamType::Float4 | ParamType::Float8 | ParamType::Numeric => None,
+                ParamType::Int8 | ParamType::Float4 | ParamType::Float8 | ParamType::Numeric => {
+                    None
+                }
                 _ => Some(BindProblem::Mismatch),
             }
         }
@@ -1664,14 +1756,22 @@ impl fmt::Debug for Bind<'_> {
 }
 
 impl ToSql for Bind<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         if let Some(problem) = bind_problem(self.0, ty) {
             return Err(Box::new(bind_error(0, self.0, ty, problem)));
         }
         let class = param_type(ty);
         let int = |v: i64, out: &mut BytesMut| match class {
-            ParamType::Int2 => i16::try_from(v).unwrap_or_default().to_sql(&Type::INT2, out),
-            ParamType::Int4 => i32::try_from(v).unwrap_or_default().to_sql(&Type::INT4, out),
+            ParamType::Int2 => i16::try_from(v)
+                .unwrap_or_default()
+                .to_sql(&Type::INT2, out),
+            ParamType::Int4 => i32::try_from(v)
+                .unwrap_or_default()
+                .to_sql(&Type::INT4, out),
             ParamType::Oid => u32::try_from(v).unwrap_or_default().to_sql(&Type::OID, out),
             ParamType::Float4 => (v as f32).to_sql(&Type::FLOAT4, out),
             ParamType::Float8 => (v as f64).to_sql(&Type::FLOAT8, out),
@@ -1711,7 +1811,11 @@ impl ToSql for Bind<'_> {
         true
     }
 
-    fn to_sql_checked(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         self.to_sql(ty, out)
     }
 
@@ -1720,7 +1824,9 @@ impl ToSql for Bind<'_> {
         let class = param_type(ty);
         match self.0 {
             Value::Text(_) if class != ParamType::TextLike => Format::Text,
-            Value::I32(_) | Value::I64(_) | Value::F64(_) if class == ParamType::Numeric => Format::Text,
+            Value::I32(_) | Value::I64(_) | Value::F64(_) if class == ParamType::Numeric => {
+                Format::Text
+            }
             _ => Format::Binary,
         }
     }
@@ -1731,7 +1837,11 @@ fn numeric_text(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         // `{:?}` is the shortest text that reads back as the same float.
         format!("{v:?}")
@@ -1844,7 +1954,9 @@ impl<'a> FromSql<'a> for Read {
             ColumnType::Float4 => Value::F64(f64::from(f32::from_sql(&Type::FLOAT4, raw)?)),
             ColumnType::Float8 => Value::F64(f64::from_sql(&Type::FLOAT8, raw)?),
             ColumnType::Bool => Value::Bool(bool::from_sql(&Type::BOOL, raw)?),
-            ColumnType::Text | ColumnType::Json => Value::Text(std::str::from_utf8(raw)?.to_owned()),
+            ColumnType::Text | ColumnType::Json => {
+                Value::Text(std::str::from_utf8(raw)?.to_owned())
+            }
             ColumnType::Jsonb => match raw.split_first() {
                 Some((1, text)) => Value::Text(std::str::from_utf8(text)?.to_owned()),
                 _ => return Err("unsupported jsonb version".into()),
@@ -1891,9 +2003,15 @@ fn is_connection_error(error: &tokio_postgres::Error) -> bool {
         return true;
     }
     error.as_db_error().is_some_and(|db| {
-        matches!(db.parsed_severity(), Some(Severity::Fatal | Severity::Panic))
-            || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
-                .contains(db.code())
+        matches!(
+            db.parsed_severity(),
+            Some(Severity::Fatal | Severity::Panic)
+        ) || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(db.code())
     })
 }
 
@@ -1904,7 +2022,9 @@ fn is_stale_statement(error: &tokio_postgres::Error) -> bool {
     error.as_db_error().is_some_and(|db| {
         *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
             || (*db.code() == SqlState::FEATURE_NOT_SUPPORTED
-                && db.routine().is_none_or(|routine| routine == "RevalidateCachedQuery"))
+                && db
+                    .routine()
+                    .is_none_or(|routine| routine == "RevalidateCachedQuery"))
     })
 }
 
@@ -1957,7 +2077,9 @@ fn constraint_target(db: &DbError, kind: ConstraintKind) -> (Option<String>, Opt
         .column()
         .map(str::to_owned)
         .or_else(|| match kind {
-            ConstraintKind::Unique | ConstraintKind::ForeignKey => db.detail().and_then(key_columns),
+            ConstraintKind::Unique | ConstraintKind::ForeignKey => {
+                db.detail().and_then(key_columns)
+            }
             _ => None,
         })
         .or_else(|| {
@@ -1991,13 +2113,22 @@ mod tests {
     #[test]
     fn statements_are_classified_by_their_first_words() {
         assert_eq!(classify("SELECT 1"), StatementClass::Query);
-        assert_eq!(classify("  -- hi\n /* a /* nested */ b */ (select 1)"), StatementClass::Query);
+        assert_eq!(
+            classify("  -- hi\n /* a /* nested */ b */ (select 1)"),
+            StatementClass::Query
+        );
         assert_eq!(classify("begin"), StatementClass::Transaction);
         assert_eq!(classify("START TRANSACTION"), StatementClass::Transaction);
-        assert_eq!(classify("PREPARE TRANSACTION 'x'"), StatementClass::Transaction);
+        assert_eq!(
+            classify("PREPARE TRANSACTION 'x'"),
+            StatementClass::Transaction
+        );
         assert_eq!(classify("SET search_path = x"), StatementClass::Session);
         assert_eq!(classify("SET LOCAL search_path = x"), StatementClass::Other);
-        assert_eq!(classify("create temp table t (a int)"), StatementClass::Session);
+        assert_eq!(
+            classify("create temp table t (a int)"),
+            StatementClass::Session
+        );
         assert_eq!(classify("CREATE TABLE t (a int)"), StatementClass::Other);
         assert_eq!(classify(""), StatementClass::Other);
         assert_eq!(classify("/* unterminated"), StatementClass::Other);
@@ -2009,13 +2140,19 @@ mod tests {
             key_columns("Key (username)=(ada) already exists.").as_deref(),
             Some("username")
         );
-        assert_eq!(key_columns("Key (a, b)=(1, 2) already exists.").as_deref(), Some("a, b"));
+        assert_eq!(
+            key_columns("Key (a, b)=(1, 2) already exists.").as_deref(),
+            Some("a, b")
+        );
         assert_eq!(
             key_columns("Schlüssel »(lower(name))=(x)« existiert bereits.").as_deref(),
             Some("lower(name)")
         );
         assert_eq!(key_columns("no key here"), None);
-        assert_eq!(column_of_constraint("user_username_key", "user").as_deref(), Some("username"));
+        assert_eq!(
+            column_of_constraint("user_username_key", "user").as_deref(),
+            Some("username")
+        );
         assert_eq!(column_of_constraint("user_pkey", "user"), None);
     }
 
@@ -2034,14 +2171,29 @@ mod tests {
 
     #[test]
     fn values_are_checked_against_parameter_types() {
-        assert_eq!(bind_problem(&Value::I64(70_000), &Type::INT2), Some(BindProblem::OutOfRange));
+        assert_eq!(
+            bind_problem(&Value::I64(70_000), &Type::INT2),
+            Some(BindProblem::OutOfRange)
+        );
         assert_eq!(bind_problem(&Value::I64(7), &Type::INT2), None);
         assert_eq!(bind_problem(&Value::I32(7), &Type::INT8), None);
-        assert_eq!(bind_problem(&Value::Text("a\0b".into()), &Type::TEXT), Some(BindProblem::Nul));
-        assert_eq!(bind_problem(&Value::Text("x".into()), &Type::BYTEA), Some(BindProblem::Mismatch));
-        assert_eq!(bind_problem(&Value::Blob(vec![0]), &Type::TEXT), Some(BindProblem::Mismatch));
+        assert_eq!(
+            bind_problem(&Value::Text("a\0b".into()), &Type::TEXT),
+            Some(BindProblem::Nul)
+        );
+        assert_eq!(
+            bind_problem(&Value::Text("x".into()), &Type::BYTEA),
+            Some(BindProblem::Mismatch)
+        );
+        assert_eq!(
+            bind_problem(&Value::Blob(vec![0]), &Type::TEXT),
+            Some(BindProblem::Mismatch)
+        );
         assert_eq!(bind_problem(&Value::Null, &Type::BYTEA), None);
-        assert_eq!(bind_problem(&Value::F64(1e300), &Type::FLOAT4), Some(BindProblem::OutOfRange));
+        assert_eq!(
+            bind_problem(&Value::F64(1e300), &Type::FLOAT4),
+            Some(BindProblem::OutOfRange)
+        );
     }
 
     #[test]
