@@ -79,9 +79,9 @@
 //! (1062) are unique violations, 1451/1452 foreign keys, 1048/1364 not-null,
 //! 3819/4025 checks; the table and column are read from the message where it
 //! names them, else from the statement. A deadlock (1213) is
-//! [`Error::TransactionConflict`], which `run_transaction` retries; a lock
-//! wait timeout (1205) stays a backend error (InnoDB rolled back only the
-//! statement). I/O errors, a closed connection and
+//! [`Error::TransactionConflict`] and a lock wait timeout (1205) is
+//! [`Error::Busy`]; `run_transaction` retries both (the session rolls its
+//! whole transaction back first). I/O errors, a closed connection and
 //! the "killed"/"shutdown" codes are [`Error::ConnectionLost`].
 
 use std::collections::HashMap;
@@ -1333,6 +1333,13 @@ fn map_error(error: mysql_async::Error, sql: Option<&str>) -> Error {
                 // ER_LOCK_DEADLOCK: InnoDB rolled the whole transaction back.
                 1213 => {
                     return Error::TransactionConflict {
+                        source: Box::new(error),
+                    };
+                }
+                // ER_LOCK_WAIT_TIMEOUT: the session rolls its transaction
+                // back on any error, so running it again is safe.
+                1205 => {
+                    return Error::Busy {
                         source: Box::new(error),
                     };
                 }
