@@ -35,6 +35,8 @@
 //!   not see (a stream dropped half-way): `COMMIT` on an aborted transaction
 //!   would otherwise "succeed" as a silent `ROLLBACK`, so such a commit
 //!   fails, or is preceded by a probe in the same round trip.
+//!   [`Connection::begin`] sends nothing: `BEGIN` goes out with the next
+//!   statement, in the same round trip, so a flush costs one.
 //! - **Reuse.** [`Connection::reset`] costs one round trip: `ROLLBACK` when a
 //!   transaction may be open, `DISCARD ALL` when a statement may have changed
 //!   session state (`SET`, `CREATE TEMP TABLE`, `LISTEN`, ...), and otherwise
@@ -438,6 +440,9 @@ const TX_OPEN: u8 = 2;
 const TX_UNCHECKED: u8 = 3;
 /// Open and aborted by an error: it can only roll back.
 const TX_FAILED: u8 = 4;
+/// `begin` was called and nothing sent yet: `BEGIN` goes out with the next
+/// statement, in the same round trip. A commit or rollback now sends nothing.
+const TX_BEGIN_PENDING: u8 = 5;
 
 /// What a statement does to the session, told from its first words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -869,7 +874,8 @@ impl Shared {
     /// Sends `ROLLBACK` and records the outcome: a connection that cannot
     /// roll back is broken (its state is unknown).
     async fn roll_back(&self) -> Result<()> {
-        if self.tx() == TX_IDLE {
+        if matches!(self.tx(), TX_IDLE | TX_BEGIN_PENDING) {
+            self.set_tx(TX_IDLE);
             return Ok(());
         }
         self.set_tx(TX_UNKNOWN);
@@ -889,10 +895,11 @@ impl Shared {
     /// Runs `statements` in order, stopping at the first error.
     async fn run(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
         self.ensure_usable()?;
+        let begin = self.tx() == TX_BEGIN_PENDING;
         self.note_effects(statements);
         let started = self.begin_op();
-        let result = if self.in_transaction() {
-            self.run_pipelined(statements).await
+        let result = if begin || self.in_transaction() {
+            self.run_pipelined(statements, begin).await
         } else {
             self.run_sequential(statements).await
         };
@@ -934,19 +941,32 @@ impl Shared {
     }
 
     /// Inside a transaction the server ignores everything after an error
-    /// until the transaction ends, so statements are sent together: one
-    /// round trip.
-    async fn run_pipelined(&self, statements: &[Statement]) -> Result<Vec<Outcome>> {
+    /// until the transaction ends, so statements are sent together (after
+    /// the pending `BEGIN`, with `begin`): one round trip.
+    async fn run_pipelined(&self, statements: &[Statement], mut begin: bool) -> Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(statements.len());
         for range in self.segments(statements) {
             let segment = &statements[range];
             let plans = self.plans(segment).await?;
-            let steps = segment
-                .iter()
-                .zip(&plans)
-                .map(|(statement, plan)| Box::pin(self.execute(statement, plan)) as StepFuture<'_>)
-                .collect();
-            for result in pipeline(steps).await {
+            let mut steps: Vec<StepFuture<'_>> = Vec::with_capacity(segment.len() + 1);
+            if begin {
+                self.set_tx(TX_UNKNOWN);
+                steps.push(Box::pin(self.simple(DIALECT.begin_write())));
+            }
+            for (statement, plan) in segment.iter().zip(&plans) {
+                steps.push(Box::pin(self.execute(statement, plan)));
+            }
+            let mut results = pipeline(steps).await.into_iter();
+            if begin {
+                begin = false;
+                match results.next().flatten() {
+                    // Open before the statements' errors are mapped, which marks it failed.
+                    Some(Ok(_)) => self.set_tx(TX_OPEN),
+                    Some(Err(failure)) => return Err(self.failure(failure)),
+                    None => return Err(not_sent()),
+                }
+            }
+            for result in results {
                 match result {
                     Some(Ok(outcome)) => outcomes.push(outcome),
                     Some(Err(failure)) => return Err(self.failure(failure)),
@@ -968,7 +988,7 @@ impl Shared {
         }
         self.note_effects(statements);
         match self.transact_once(statements, prior).await {
-            Err(Attempt::Retry(_)) if prior == TX_IDLE => {
+            Err(Attempt::Retry(_)) if matches!(prior, TX_IDLE | TX_BEGIN_PENDING) => {
                 // Everything was rolled back and the caches are cleared: once more.
                 match self.transact_once(statements, TX_IDLE).await {
                     Ok(outcomes) => Ok(outcomes),
@@ -1099,6 +1119,11 @@ impl Shared {
         self.ensure_usable()?;
         match self.tx() {
             TX_IDLE => Ok(()),
+            TX_BEGIN_PENDING => {
+                // Nothing was sent: nothing to commit.
+                self.set_tx(TX_IDLE);
+                Ok(())
+            }
             TX_FAILED => {
                 self.roll_back().await?;
                 Err(aborted())
@@ -1110,8 +1135,11 @@ impl Shared {
         }
     }
 
-    async fn begin(&self) -> Result<()> {
-        self.ensure_usable()?;
+    /// Sends `BEGIN` now if `begin` left it pending.
+    async fn send_pending_begin(&self) -> Result<()> {
+        if self.tx() != TX_BEGIN_PENDING {
+            return Ok(());
+        }
         self.set_tx(TX_UNKNOWN);
         match self.simple(DIALECT.begin_write()).await {
             Ok(_) => {
@@ -1126,6 +1154,7 @@ impl Shared {
     /// server no longer knows the statement) outside a transaction.
     async fn open_stream(self: Arc<Self>, statement: Statement) -> Result<Rows> {
         self.ensure_usable()?;
+        self.send_pending_begin().await?;
         self.note_effects([&statement]);
         let op = self.begin_op();
         let started = Instant::now();
@@ -1177,7 +1206,7 @@ impl Shared {
     async fn reset(&self, round_trip_done: bool) -> Result<()> {
         self.ensure_usable()?;
         let dirty = self.dirty.swap(false, Ordering::AcqRel);
-        let open = self.tx() != TX_IDLE;
+        let open = !matches!(self.tx(), TX_IDLE | TX_BEGIN_PENDING);
         let result = if dirty {
             // DISCARD ALL also drops the prepared statements.
             self.cache().clear();
@@ -1331,9 +1360,12 @@ impl Connection for PostgresConnection {
         Box::pin(start.try_flatten_stream())
     }
 
+    /// Sends nothing: `BEGIN` goes out with the next statement, in its round trip.
     async fn begin(&mut self) -> Result<()> {
         self.settle().await?;
-        self.shared.begin().await
+        self.shared.ensure_usable()?;
+        self.shared.set_tx(TX_BEGIN_PENDING);
+        Ok(())
     }
 
     async fn commit(&mut self) -> Result<()> {
@@ -1363,6 +1395,10 @@ impl Connection for PostgresConnection {
 
     fn start_rollback(&mut self) {
         if self.pending_rollback.is_some() || self.shared.tx() == TX_IDLE {
+            return;
+        }
+        if self.shared.tx() == TX_BEGIN_PENDING {
+            self.shared.set_tx(TX_IDLE);
             return;
         }
         self.shared.set_tx(TX_UNKNOWN);

@@ -229,4 +229,12 @@ impl Dialect for MySqlDialect {
     fn create_table_suffix(&self) -> &'static str {
         " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     }
+
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        if limit.is_none() && offset.is_some() {
+            // MySQL has no OFFSET without LIMIT; its manual's "no limit" is the largest u64.
+            out.push_str(" LIMIT 18446744073709551615");
+        }
+        write_limit_offset(out, limit, offset);
+    }
 }

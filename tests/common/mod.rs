@@ -9,8 +9,14 @@
 //! `cargo test --test suite sqlite_memory` or with the behaviour's name.
 //!
 //! Every test gets a database nobody else uses: a fresh temporary folder for
-//! `sqlite_file`, a fresh `memdb` database for `sqlite_memory` (every
-//! `sqlite://` URI is a database of its own).
+//! `sqlite_file`, a fresh temporary database for `sqlite_memory` (every
+//! `sqlite://` URI is a database of its own), a fresh schema on PostgreSQL
+//! and a fresh database on MySQL/MariaDB, dropped when the test ends.
+//!
+//! Server backends read their URL from `ALUDEL_TEST_POSTGRES_URL` /
+//! `ALUDEL_TEST_MYSQL_URL`; unset, each test prints one "skipped" line and
+//! passes, unless `ALUDEL_REQUIRE_SERVERS` is set (CI), where it fails. A
+//! test binary built without the backend's cargo feature skips it the same way.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -29,23 +35,12 @@ pub(crate) type TestResult = Result<(), Box<dyn StdError + Send + Sync>>;
 pub(crate) enum Backend {
     /// SQLite in a file (WAL), in a fresh temporary folder per test.
     SqliteFile,
-    /// SQLite in memory (`sqlite://`): one `memdb` database per `Database`.
+    /// SQLite's `sqlite://`: one temporary database per `Database`.
     SqliteMemory,
-    // ----------------------------------------------------------------------
-    // Server backends join here, with their feature and a URL from the
-    // environment, and one token each in `backend_tests!`'s default list and
-    // in its `@backend` arms:
-    //
-    //     #[cfg(feature = "postgres")]
-    //     Postgres, // ALUDEL_TEST_POSTGRES_URL; a fresh schema per test
-    //     #[cfg(feature = "mysql")]
-    //     Mysql,    // ALUDEL_TEST_MYSQL_URL; a fresh database per test
-    //
-    // Their `server_env` names the variable; `run` prints
-    // "skipped: ALUDEL_TEST_POSTGRES_URL is not set" and passes when it is
-    // unset. Isolation goes in `TestDb::new` (create the schema or database)
-    // and `TestDb::builder` (point the URI at it).
-    // ----------------------------------------------------------------------
+    /// PostgreSQL from `ALUDEL_TEST_POSTGRES_URL`, a fresh schema per test.
+    Postgres,
+    /// MySQL/MariaDB from `ALUDEL_TEST_MYSQL_URL`, a fresh database per test.
+    Mysql,
 }
 
 impl Backend {
@@ -54,8 +49,17 @@ impl Backend {
     pub(crate) fn server_env(self) -> Option<&'static str> {
         match self {
             Backend::SqliteFile | Backend::SqliteMemory => None,
-            // Backend::Postgres => Some("ALUDEL_TEST_POSTGRES_URL"),
-            // Backend::Mysql => Some("ALUDEL_TEST_MYSQL_URL"),
+            Backend::Postgres => Some("ALUDEL_TEST_POSTGRES_URL"),
+            Backend::Mysql => Some("ALUDEL_TEST_MYSQL_URL"),
+        }
+    }
+
+    /// Whether this test binary was built with the backend's cargo feature.
+    fn compiled_in(self) -> bool {
+        match self {
+            Backend::SqliteFile | Backend::SqliteMemory => true,
+            Backend::Postgres => cfg!(feature = "postgres"),
+            Backend::Mysql => cfg!(feature = "mysql"),
         }
     }
 }
@@ -66,15 +70,24 @@ pub(crate) struct TestDb {
     backend: Backend,
     /// The instance folder of a file database; deleted with the test.
     dir: Option<TempDir>,
+    /// The schema or database of a server backend; dropped with the test.
+    server: Option<servers::Scratch>,
 }
 
 impl TestDb {
-    fn new(backend: Backend) -> Result<TestDb, Box<dyn StdError + Send + Sync>> {
-        let dir = match backend {
-            Backend::SqliteFile => Some(tempfile::tempdir()?),
-            Backend::SqliteMemory => None,
+    async fn new(backend: Backend) -> Result<TestDb, Box<dyn StdError + Send + Sync>> {
+        let (dir, server) = match backend {
+            Backend::SqliteFile => (Some(tempfile::tempdir()?), None),
+            Backend::SqliteMemory => (None, None),
+            Backend::Postgres | Backend::Mysql => {
+                (None, Some(servers::Scratch::create(backend).await?))
+            }
         };
-        Ok(TestDb { backend, dir })
+        Ok(TestDb {
+            backend,
+            dir,
+            server,
+        })
     }
 
     /// The backend under test.
@@ -84,14 +97,15 @@ impl TestDb {
 
     /// A builder for this test's database, to be given pool options and built.
     ///
-    /// Every call points at the same file on `sqlite_file`; on
-    /// `sqlite_memory` every `Database` built is a database of its own.
+    /// Every call points at the same database, except on `sqlite_memory`,
+    /// where every `Database` built is a database of its own.
     pub(crate) fn builder(&self) -> DatabaseBuilder {
-        match (self.backend, &self.dir) {
-            (Backend::SqliteFile, Some(dir)) => Database::builder()
+        match (&self.dir, &self.server) {
+            (Some(dir), _) => Database::builder()
                 .uri("sqlite:///test.db")
                 .instance_path(dir.path()),
-            _ => Database::builder().uri("sqlite://"),
+            (None, Some(server)) => Database::builder().uri(server.uri()),
+            (None, None) => Database::builder().uri("sqlite://"),
         }
     }
 
@@ -120,8 +134,8 @@ impl TestDb {
     /// `None` on `sqlite_memory`, where another `Database` is another database.
     pub(crate) async fn second_database(&self) -> aludel::Result<Option<Database>> {
         match self.backend {
-            Backend::SqliteFile => self.builder().build().await.map(Some),
             Backend::SqliteMemory => Ok(None),
+            _ => self.builder().build().await.map(Some),
         }
     }
 
@@ -140,17 +154,26 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    if let Some(var) = backend.server_env()
-        && std::env::var_os(var).is_none()
-    {
-        // CI sets ALUDEL_REQUIRE_SERVERS: there, a missing server is a failure.
-        if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
-            return Err(format!("{var} is not set, and ALUDEL_REQUIRE_SERVERS is").into());
+    if let Some(var) = backend.server_env() {
+        let missing = if std::env::var_os(var).is_none() {
+            Some(format!("{var} is not set"))
+        } else if !backend.compiled_in() {
+            Some(format!(
+                "{backend:?} is not compiled in (enable its cargo feature)"
+            ))
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            // CI sets ALUDEL_REQUIRE_SERVERS: there, a missing server is a failure.
+            if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
+                return Err(format!("{missing}, and ALUDEL_REQUIRE_SERVERS is set").into());
+            }
+            println!("skipped: {missing}");
+            return Ok(());
         }
-        println!("skipped: {var} is not set");
-        return Ok(());
     }
-    behaviour(TestDb::new(backend)?).await
+    behaviour(TestDb::new(backend).await?).await
 }
 
 /// One test per backend for each behaviour named:
@@ -166,6 +189,8 @@ where
 macro_rules! backend_tests {
     (@backend sqlite_file) => { $crate::common::Backend::SqliteFile };
     (@backend sqlite_memory) => { $crate::common::Backend::SqliteMemory };
+    (@backend postgres) => { $crate::common::Backend::Postgres };
+    (@backend mysql) => { $crate::common::Backend::Mysql };
     (@one [$($backend:ident),+] $behaviour:ident) => {
         mod $behaviour {
             $(
@@ -183,9 +208,9 @@ macro_rules! backend_tests {
     ($backends:tt $($behaviour:ident),+ $(,)?) => {
         $( $crate::common::backend_tests!(@one $backends $behaviour); )+
     };
-    // The default list: every backend. Server backends join here.
+    // The default list: every backend.
     ($($behaviour:ident),+ $(,)?) => {
-        $crate::common::backend_tests!([sqlite_file, sqlite_memory] $($behaviour),+);
+        $crate::common::backend_tests!([sqlite_file, sqlite_memory, postgres, mysql] $($behaviour),+);
     };
 }
 pub(crate) use backend_tests;
@@ -249,4 +274,147 @@ pub(crate) fn resident_bytes() -> Result<u64, Box<dyn StdError + Send + Sync>> {
         .ok_or("malformed VmRSS line")?
         .parse()?;
     Ok(kib * 1024)
+}
+
+/// Scratch schemas (PostgreSQL) and databases (MySQL) for server tests.
+mod servers {
+    use std::error::Error as StdError;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::Backend;
+
+    type BoxResult<T> = Result<T, Box<dyn StdError + Send + Sync>>;
+
+    /// A schema or database made for one test, dropped when the test ends.
+    #[derive(Debug)]
+    pub(crate) struct Scratch {
+        backend: Backend,
+        /// The server URL from the environment.
+        admin_url: String,
+        /// The scratch schema's or database's name.
+        name: String,
+        /// The URI that points aludel at it.
+        uri: String,
+    }
+
+    fn unique_name() -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        format!(
+            "aludel_s_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    impl Scratch {
+        pub(crate) async fn create(backend: Backend) -> BoxResult<Scratch> {
+            let var = backend.server_env().ok_or("not a server backend")?;
+            let admin_url = std::env::var(var)?;
+            let name = unique_name();
+            let uri = match backend {
+                Backend::Postgres => {
+                    let separator = if admin_url.contains('?') { '&' } else { '?' };
+                    format!("{admin_url}{separator}search_path={name}")
+                }
+                _ => {
+                    let (base, query) = match admin_url.split_once('?') {
+                        Some((base, query)) => (base, format!("?{query}")),
+                        None => (admin_url.as_str(), String::new()),
+                    };
+                    let authority_end = base.find("://").map_or(0, |i| i + 3);
+                    let root = match base[authority_end..].find('/') {
+                        Some(slash) => &base[..authority_end + slash],
+                        None => base,
+                    };
+                    format!("{root}/{name}{query}")
+                }
+            };
+            let scratch = Scratch {
+                backend,
+                admin_url,
+                name,
+                uri,
+            };
+            scratch.admin(true).await?;
+            Ok(scratch)
+        }
+
+        pub(crate) fn uri(&self) -> &str {
+            &self.uri
+        }
+
+        /// Creates (`create`) or drops the scratch schema or database.
+        async fn admin(&self, create: bool) -> BoxResult<()> {
+            match self.backend {
+                #[cfg(feature = "postgres")]
+                Backend::Postgres => {
+                    let (client, connection) =
+                        tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await?;
+                    let task = tokio::spawn(connection);
+                    let sql = if create {
+                        format!("CREATE SCHEMA \"{}\"", self.name)
+                    } else {
+                        format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name)
+                    };
+                    client.batch_execute(&sql).await?;
+                    drop(client);
+                    let _ = task.await;
+                    Ok(())
+                }
+                #[cfg(feature = "mysql")]
+                Backend::Mysql => {
+                    use mysql_async::prelude::Queryable as _;
+                    let mut admin =
+                        mysql_async::Conn::new(mysql_async::Opts::from_url(&self.admin_url)?)
+                            .await?;
+                    let sql = if create {
+                        format!("CREATE DATABASE `{}`", self.name)
+                    } else {
+                        format!("DROP DATABASE IF EXISTS `{}`", self.name)
+                    };
+                    admin.query_drop(sql).await?;
+                    admin.disconnect().await?;
+                    Ok(())
+                }
+                _ => {
+                    let _ = create;
+                    Err(format!("{:?} is not compiled in", self.backend).into())
+                }
+            }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            if self.admin_url.is_empty() {
+                // The copy made below, after it did the dropping.
+                return;
+            }
+            let scratch = Scratch {
+                backend: self.backend,
+                admin_url: std::mem::take(&mut self.admin_url),
+                name: std::mem::take(&mut self.name),
+                uri: String::new(),
+            };
+            // Drop cannot await, and the test's runtime may be shutting down:
+            // a thread with a runtime of its own drops the scratch space.
+            let dropped = std::thread::spawn(move || -> BoxResult<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let result = runtime.block_on(scratch.admin(false));
+                let mut scratch = scratch;
+                scratch.admin_url.clear();
+                result
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop a test schema or database: {dropped:?}");
+            }
+        }
+    }
 }
