@@ -25,7 +25,9 @@ fn cases(kind: &str) -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
 }
 
 fn num(field: &str) -> u64 {
-    field.parse().unwrap_or_else(|_| panic!("not a number: {field:?}"))
+    field
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {field:?}"))
 }
 
 fn opt_num(field: &str) -> Option<u64> {
@@ -37,7 +39,8 @@ fn saturating(field: &str) -> u64 {
     if field.len() > 20 {
         u64::MAX
     } else {
-        field.parse::<u128>().unwrap().min(u128::from(u64::MAX)) as u64
+        let n: u128 = field.parse().expect("a number in the fixture");
+        u64::try_from(n).unwrap_or(u64::MAX)
     }
 }
 
@@ -46,7 +49,10 @@ fn json_arg(field: &str) -> Option<String> {
     if field == "-" {
         return None;
     }
-    let inner = field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap();
+    let inner = field
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .expect("a JSON string in the fixture");
     let mut out = String::new();
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -54,10 +60,11 @@ fn json_arg(field: &str) -> Option<String> {
             out.push(c);
             continue;
         }
-        match chars.next().unwrap() {
+        match chars.next().expect("an escape in the fixture") {
             'u' => {
                 let hex: String = chars.by_ref().take(4).collect();
-                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                let code = u32::from_str_radix(&hex, 16).expect("a \\u escape in the fixture");
+                out.push(char::from_u32(code).expect("a BMP character"));
             }
             'n' => out.push('\n'),
             't' => out.push('\t'),
@@ -201,7 +208,10 @@ fn page_ten_to_the_twelfth_never_overflows() {
     let err = strict.window(1_000, "t").unwrap_err();
     assert!(err.is_not_found());
     assert!(err.to_string().contains("page 1000000000000"), "{err}");
-    let lenient = PageRequest::new(huge, 100).with_error_out(false).validate("t").unwrap();
+    let lenient = PageRequest::new(huge, 100)
+        .with_error_out(false)
+        .validate("t")
+        .unwrap();
     assert_eq!(lenient.window(1_000, "t").unwrap(), None);
     let page = lenient.into_page(Vec::<u8>::new(), 1_000);
     assert_eq!((page.prev_num(), page.next_num()), (Some(huge - 1), None));
@@ -217,7 +227,12 @@ fn page_ten_to_the_twelfth_never_overflows() {
 
 #[test]
 fn offsets_past_i64_max_are_errors() {
-    for (page, per_page) in [(u64::MAX, 100), (u64::MAX, 1), (1 << 62, 4), ((1 << 62) + 1, 2)] {
+    for (page, per_page) in [
+        (u64::MAX, 100),
+        (u64::MAX, 1),
+        (1 << 62, 4),
+        ((1 << 62) + 1, 2),
+    ] {
         let params = PageRequest::new(page, per_page)
             .with_max_per_page(None)
             .with_error_out(false)
@@ -231,14 +246,20 @@ fn offsets_past_i64_max_are_errors() {
         // or the page is past the end.
         assert!(!matches!(params.window(u64::MAX, "t"), Ok(Some(_))));
     }
-    let last_ok = PageRequest::new(1 << 62, 2).with_error_out(false).validate("t").unwrap();
+    let last_ok = PageRequest::new(1 << 62, 2)
+        .with_error_out(false)
+        .validate("t")
+        .unwrap();
     assert_eq!(last_ok.offset().unwrap(), i64::MAX as u64 - 1);
 }
 
 #[test]
 fn page_methods_saturate_on_extreme_fields() {
     let p = page_of(u64::MAX, 1, u64::MAX, 3);
-    assert_eq!((p.first(), p.last(), p.pages()), (u64::MAX, u64::MAX, u64::MAX));
+    assert_eq!(
+        (p.first(), p.last(), p.pages()),
+        (u64::MAX, u64::MAX, u64::MAX)
+    );
     assert_eq!(p.next_num(), None);
     let widget: Vec<_> = p.iter_pages_default().collect();
     assert_eq!(
@@ -260,10 +281,22 @@ fn page_methods_saturate_on_extreme_fields() {
 
 #[test]
 fn max_and_default_per_page_of_zero_are_refused() {
-    let err = PageRequest::new(1, 10).with_max_per_page(Some(0)).validate("t").unwrap_err();
-    assert!(matches!(err, Error::Query(ref m) if m.contains("max_per_page")), "{err}");
-    let err = PageRequest::default().with_default_per_page(0).validate("t").unwrap_err();
-    assert!(matches!(err, Error::Query(ref m) if m.contains("default_per_page")), "{err}");
+    let err = PageRequest::new(1, 10)
+        .with_max_per_page(Some(0))
+        .validate("t")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Query(ref m) if m.contains("max_per_page")),
+        "{err}"
+    );
+    let err = PageRequest::default()
+        .with_default_per_page(0)
+        .validate("t")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Query(ref m) if m.contains("default_per_page")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -281,7 +314,10 @@ fn request_defaults_are_flask_sqlalchemy_defaults() {
     );
     assert_eq!(PageRequest::from_query_args(None, None), request);
     let params = PageRequest::new(2, 500).validate("t").unwrap();
-    assert_eq!((params.page(), params.per_page(), params.error_out()), (2, 100, true));
+    assert_eq!(
+        (params.page(), params.per_page(), params.error_out()),
+        (2, 100, true)
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use aludel::prelude::*;
 use aludel::{ConstraintKind, Database};
+use futures::FutureExt as _;
 use tokio::sync::RwLock;
 use tokio_postgres::NoTls;
 
@@ -183,13 +184,17 @@ where
         app: format!("aludel-{name}-{pid}"),
         schema: schema.clone(),
     };
-    let result = tokio::time::timeout(Duration::from_secs(120), body(pg.clone()))
-        .await
-        .unwrap_or_else(|_| Err("the test took more than 120 s".into()));
+    // A failed assertion panics: drop the schema before passing the panic on.
+    let body = std::panic::AssertUnwindSafe(body(pg.clone())).catch_unwind();
+    let outcome = tokio::time::timeout(Duration::from_secs(120), body).await;
     pg.admin
         .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
         .await?;
-    result
+    match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => Err("the test took more than 120 s".into()),
+    }
 }
 
 /// Polls a future at most `polls` times, then drops it (tokio-postgres' `Cancellable`).
@@ -800,4 +805,368 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
         source = e.source();
     }
     out
+}
+
+// ---------------------------------------------------------------------------
+// The backend contract, through `Backend` / `Connection` with raw SQL.
+
+use aludel::Value;
+use aludel::backends::{BackendContext, Connection};
+use aludel::query::render::Statement;
+
+/// One connection of the backend itself, on this test's schema.
+async fn raw_connection(
+    pg: &Pg,
+    extra: &str,
+) -> Result<Box<dyn Connection>, Box<dyn StdError + Send + Sync>> {
+    let mut uri: aludel::uri::DatabaseUri = pg.uri(extra).parse()?;
+    let backend = aludel::backends::postgres::factory(&mut uri, &BackendContext::default())?;
+    Ok(backend.connect().await?)
+}
+
+fn sql(text: &str, params: Vec<Value>) -> Statement {
+    let mut statement = Statement::raw(text);
+    statement.params = params;
+    statement
+}
+
+/// The first value of the first row `statement` returns.
+async fn scalar(
+    connection: &mut Box<dyn Connection>,
+    statement: Statement,
+) -> aludel::Result<Value> {
+    let outcome = connection.run(vec![statement]).await?;
+    Ok(outcome
+        .into_iter()
+        .next()
+        .and_then(|o| o.rows.into_iter().next())
+        .and_then(|row| row.into_values().into_iter().next())
+        .unwrap_or(Value::Null))
+}
+
+/// Whether the server has a transaction open on `connection`: two
+/// statements see the same transaction id only inside one.
+async fn server_in_transaction(connection: &mut Box<dyn Connection>) -> aludel::Result<bool> {
+    let probe = || Statement::raw("SELECT txid_current()");
+    let outcomes = connection.run(vec![probe(), probe()]).await?;
+    let ids: Vec<Value> = outcomes
+        .into_iter()
+        .filter_map(|o| o.rows.into_iter().next())
+        .filter_map(|row| row.into_values().into_iter().next())
+        .collect();
+    Ok(ids.len() == 2 && ids[0] == ids[1])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_undoes_raw_transactions_and_session_state() -> TestResult {
+    run("rawstate", |pg| async move {
+        let mut c = raw_connection(&pg, "").await?;
+        c.run(vec![Statement::raw("CREATE TABLE t (a int)")])
+            .await?;
+
+        // A raw BEGIN: the connection knows it may be in a transaction.
+        c.run(vec![
+            Statement::raw("BEGIN"),
+            sql("INSERT INTO t VALUES ($1)", vec![Value::I32(1)]),
+        ])
+        .await?;
+        assert!(c.may_be_in_transaction());
+        assert!(server_in_transaction(&mut c).await?);
+        c.reset().await?;
+        assert!(!c.may_be_in_transaction());
+        assert!(!server_in_transaction(&mut c).await?);
+        assert_eq!(pg.count("t").await?, 0);
+
+        // Session state: a SET, a temporary table.
+        c.run(vec![
+            Statement::raw("SET statement_timeout = '123s'"),
+            Statement::raw("CREATE TEMP TABLE scratch (a int)"),
+        ])
+        .await?;
+        c.reset().await?;
+        let timeout = scalar(
+            &mut c,
+            Statement::raw("SELECT current_setting('statement_timeout')"),
+        )
+        .await?;
+        assert_eq!(timeout, Value::Text("0".into()));
+        let temp = scalar(
+            &mut c,
+            Statement::raw("SELECT to_regclass('pg_temp.scratch') IS NULL"),
+        )
+        .await?;
+        assert_eq!(temp, Value::Bool(true));
+        // The search_path from the URI survives the reset.
+        let path = scalar(
+            &mut c,
+            Statement::raw("SELECT current_setting('search_path')"),
+        )
+        .await?;
+        assert_eq!(path, Value::Text(format!("\"{}\"", pg.schema)));
+        // And statements prepared before still work.
+        c.run(vec![sql("INSERT INTO t VALUES ($1)", vec![Value::I32(2)])])
+            .await?;
+        assert_eq!(pg.count("t").await?, 1);
+
+        // A session-level advisory lock is released.
+        c.run(vec![Statement::raw("SELECT pg_advisory_lock(42)")])
+            .await?;
+        c.reset().await?;
+        let held = pg
+            .admin
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 42",
+                &[],
+            )
+            .await?;
+        assert_eq!(held.try_get::<_, i64>(0)?, 0);
+
+        // SQL-level PREPARE: the connection is replaced, not repaired.
+        c.run(vec![Statement::raw("PREPARE mine AS SELECT 1")])
+            .await?;
+        assert!(c.reset().await.is_err_and(|e| e.is_connection_lost()));
+        assert!(c.is_broken());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_convert_to_and_from_parameter_types() -> TestResult {
+    run("values", |pg| async move {
+        for extra in ["", "&statement_cache_size=0"] {
+            let mut c = raw_connection(&pg, extra).await?;
+            let cases: Vec<(&str, Value, Value)> = vec![
+                ("SELECT $1::int2", Value::I64(-7), Value::I32(-7)),
+                ("SELECT $1::int4", Value::I32(7), Value::I32(7)),
+                ("SELECT $1::int8", Value::I32(7), Value::I64(7)),
+                ("SELECT $1::float4", Value::F64(0.5), Value::F64(0.5)),
+                ("SELECT $1::float8", Value::I64(3), Value::F64(3.0)),
+                ("SELECT $1::bool", Value::Bool(true), Value::Bool(true)),
+                ("SELECT $1::text", Value::Text("é'\"".into()), Value::Text("é'\"".into())),
+                ("SELECT $1::varchar", Value::Text("v".into()), Value::Text("v".into())),
+                ("SELECT $1::char(3)", Value::Text("ab".into()), Value::Text("ab ".into())),
+                ("SELECT $1::name", Value::Text("n".into()), Value::Text("n".into())),
+                ("SELECT $1::bytea", Value::Blob(vec![0, 255, 39]), Value::Blob(vec![0, 255, 39])),
+                ("SELECT $1::int4", Value::Null, Value::Null),
+                ("SELECT ($1::numeric + 1)::text", Value::I64(41), Value::Text("42".into())),
+                ("SELECT $1::int4 + 1", Value::Text("41".into()), Value::I32(42)),
+                ("SELECT $1::jsonb", Value::Text("{\"a\": 1}".into()), Value::Text("{\"a\": 1}".into())),
+                (
+                    "SELECT $1::uuid",
+                    Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into()),
+                    Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into()),
+                ),
+            ];
+            for (text, input, expected) in cases {
+                let value = scalar(&mut c, sql(text, vec![input])).await?;
+                assert_eq!(value, expected, "{text} ({extra:?})");
+            }
+
+            // Out of range: a clear error naming the parameter.
+            let error = scalar(&mut c, sql("SELECT $1::int2", vec![Value::I64(70_000)]))
+                .await
+                .err()
+                .ok_or("70000 fit a smallint")?;
+            if extra.is_empty() {
+                assert!(matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"), "{error:?}");
+                assert!(error.to_string().contains("out of range"), "{error}");
+            }
+            // NUL in text, either way.
+            let error = scalar(&mut c, sql("SELECT $1::text", vec![Value::Text("a\0".into())]))
+                .await
+                .err()
+                .ok_or("NUL in text was sent")?;
+            assert!(error.to_string().contains("NUL"), "{error}");
+            // A column type aludel does not read: a conversion error naming column and type.
+            let error = scalar(&mut c, Statement::raw("SELECT now() AS stamp"))
+                .await
+                .err()
+                .ok_or("a timestamptz was read")?;
+            let shown = error.to_string();
+            assert!(shown.contains("`stamp`") && shown.contains("timestamptz"), "{shown}");
+            // The connection is fine after all that.
+            assert_eq!(scalar(&mut c, Statement::raw("SELECT 1")).await?, Value::I32(1));
+            assert!(!c.may_be_in_transaction());
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_sends_nothing_before_its_first_poll() -> TestResult {
+    run("lazy", |pg| async move {
+        let mut c = raw_connection(&pg, "").await?;
+        c.run(vec![Statement::raw("CREATE TABLE t (a int)")])
+            .await?;
+        let stream = c.stream(sql(
+            "INSERT INTO t VALUES ($1) RETURNING a",
+            vec![Value::I32(1)],
+        ));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(stream);
+        assert_eq!(pg.count("t").await?, 0);
+        let rows: Vec<_> = c
+            .stream(sql(
+                "INSERT INTO t VALUES ($1) RETURNING a",
+                vec![Value::I32(1)],
+            ))
+            .try_collect()
+            .await?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(pg.count("t").await?, 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_inside_transactions_never_commit_part_of_the_work() -> TestResult {
+    run("partial", |pg| async move {
+        let mut c = raw_connection(&pg, "").await?;
+        c.run(vec![Statement::raw("CREATE TABLE t (a int PRIMARY KEY)")])
+            .await?;
+        let insert = |v: i32| sql("INSERT INTO t VALUES ($1)", vec![Value::I32(v)]);
+
+        // A duplicate in the middle of a pipelined transaction.
+        let error = c
+            .transact(vec![insert(1), insert(1), insert(2)])
+            .await
+            .err()
+            .ok_or("a duplicate key was committed")?;
+        assert!(error.is_constraint(ConstraintKind::Unique), "{error:?}");
+        assert!(!c.may_be_in_transaction());
+        assert_eq!(pg.count("t").await?, 0);
+
+        // Text the server cannot parse as the parameter's type, in the middle.
+        let error = c
+            .transact(vec![
+                insert(1),
+                sql("INSERT INTO t VALUES ($1)", vec![Value::Text("x".into())]),
+                insert(2),
+            ])
+            .await
+            .err()
+            .ok_or("`x` was taken for an integer")?;
+        assert!(matches!(error, aludel::Error::Backend { .. }), "{error:?}");
+        assert!(!c.may_be_in_transaction());
+        assert_eq!(pg.count("t").await?, 0);
+
+        // A value that cannot be bound at all, in the middle: nothing is sent.
+        let error = c
+            .transact(vec![
+                insert(1),
+                sql("INSERT INTO t VALUES ($1)", vec![Value::Blob(vec![1])]),
+                insert(2),
+            ])
+            .await
+            .err()
+            .ok_or("a blob was bound to an integer")?;
+        assert!(
+            matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"),
+            "{error:?}"
+        );
+        assert!(!c.may_be_in_transaction());
+        assert_eq!(pg.count("t").await?, 0);
+
+        // An error the caller ignores aborts the transaction: COMMIT must not report success.
+        c.begin().await?;
+        c.run(vec![insert(5)]).await?;
+        assert!(c.run(vec![insert(5)]).await.is_err());
+        let error = c
+            .commit()
+            .await
+            .err()
+            .ok_or("an aborted transaction committed")?;
+        assert!(error_chain(&error).contains("aborted"), "{error}");
+        assert!(!c.may_be_in_transaction());
+        assert_eq!(pg.count("t").await?, 0);
+
+        // A stream dropped half-way in a transaction: the commit checks first, then commits.
+        c.transact((10..20).map(insert).collect()).await?;
+        c.begin().await?;
+        c.run(vec![insert(30)]).await?;
+        let mut rows = c.stream(Statement::raw("SELECT a FROM t ORDER BY a"));
+        assert!(rows.try_next().await?.is_some());
+        drop(rows);
+        c.commit().await?;
+        assert!(!c.may_be_in_transaction());
+        assert_eq!(pg.count("t").await?, 11);
+
+        // begin + commit with nothing in between sends nothing and works.
+        c.begin().await?;
+        c.commit().await?;
+        c.begin().await?;
+        c.rollback().await?;
+        assert!(!c.may_be_in_transaction());
+        c.reset().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_cache_is_bounded_on_the_server_too() -> TestResult {
+    run("bounded", |pg| async move {
+        let mut c = raw_connection(&pg, "&statement_cache_size=4").await?;
+        for i in 0..20 {
+            let value = scalar(
+                &mut c,
+                sql(&format!("SELECT {i} + $1::int4"), vec![Value::I32(1)]),
+            )
+            .await?;
+            assert_eq!(value, Value::I32(i + 1));
+        }
+        // Evicted statements were closed on the server: at most 4 (plus this one) remain.
+        let prepared = scalar(
+            &mut c,
+            Statement::raw("SELECT count(*) FROM pg_prepared_statements"),
+        )
+        .await?;
+        match prepared {
+            Value::I64(n) => assert!(n <= 5, "{n} prepared statements on the server"),
+            other => return Err(format!("unexpected count {other:?}").into()),
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialization_failures_are_transaction_conflicts() -> TestResult {
+    run("conflict", |pg| async move {
+        let mut a = raw_connection(&pg, "").await?;
+        let mut b = raw_connection(&pg, "").await?;
+        a.run(vec![
+            Statement::raw("CREATE TABLE t (a int)"),
+            Statement::raw("INSERT INTO t VALUES (1)"),
+        ])
+        .await?;
+        // `a` takes its snapshot, `b` changes the row, `a` then cannot.
+        a.run(vec![
+            Statement::raw("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+            Statement::raw("SELECT a FROM t"),
+        ])
+        .await?;
+        b.run(vec![Statement::raw("UPDATE t SET a = a + 1")])
+            .await?;
+        let error = a
+            .run(vec![Statement::raw("UPDATE t SET a = a + 10")])
+            .await
+            .err()
+            .ok_or("a write conflict went unnoticed")?;
+        assert!(
+            matches!(error, aludel::Error::TransactionConflict { .. }),
+            "{error:?}"
+        );
+        assert!(error.is_retryable());
+        a.reset().await?;
+        assert_eq!(
+            scalar(&mut a, Statement::raw("SELECT a FROM t")).await?,
+            Value::I32(2)
+        );
+        Ok(())
+    })
+    .await
 }

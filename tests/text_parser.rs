@@ -24,7 +24,7 @@ fn render_all_bound(sql: &str, dialect: &dyn Dialect) -> Result<String, String> 
     let mut t = text(sql);
     let mut values = BTreeMap::new();
     for (i, p) in found.iter().enumerate() {
-        let value = i64::try_from(i).unwrap();
+        let value = i64::try_from(i).expect("few binds");
         if !values.contains_key(p.name) {
             values.insert(p.name, value);
             t = t.bind(p.name, value);
@@ -428,6 +428,7 @@ fn binding_again_replaces_the_value() {
 }
 
 #[test]
+#[allow(clippy::needless_borrows_for_generic_args)] // binding by reference is the point
 fn bind_values_of_every_kind() {
     let name = String::from("ada");
     let blob = vec![0_u8, 255];

@@ -32,11 +32,20 @@ fn check(sql: &str, dialect: &dyn Dialect, mysql: bool) {
     let found: Vec<(usize, usize)> = placeholders_for(sql, dialect)
         .iter()
         .map(|p| {
-            assert_eq!(Some(p.name), sql.get(p.start + 1..p.end), "name and span disagree");
+            assert_eq!(
+                Some(p.name),
+                sql.get(p.start + 1..p.end),
+                "name and span disagree"
+            );
             (p.start, p.end)
         })
         .collect();
-    assert_eq!(found, reference.binds, "{}: binds differ from the reference", dialect.name());
+    assert_eq!(
+        found,
+        reference.binds,
+        "{}: binds differ from the reference",
+        dialect.name()
+    );
 
     // Bind every name, each to the position of its first use.
     let mut values: BTreeMap<&str, Value> = BTreeMap::new();
@@ -50,7 +59,8 @@ fn check(sql: &str, dialect: &dyn Dialect, mysql: bool) {
         }
     }
 
-    let positional = reference.dollar_digit || (reference.question && writes_question_marks(dialect));
+    let positional =
+        reference.dollar_digit || (reference.question && writes_question_marks(dialect));
     let result = query.render(dialect);
     let expected_error = if positional {
         Some("positional parameter")
@@ -61,11 +71,18 @@ fn check(sql: &str, dialect: &dyn Dialect, mysql: bool) {
     };
     let statement = match (expected_error, result) {
         (Some(part), Err(Error::Query(message))) => {
-            assert!(message.contains(part), "{}: {message:?} lacks {part:?}", dialect.name());
+            assert!(
+                message.contains(part),
+                "{}: {message:?} lacks {part:?}",
+                dialect.name()
+            );
             return;
         }
         (None, Ok(statement)) => statement,
-        (expected, got) => panic!("{}: expected error {expected:?}, got {got:?}", dialect.name()),
+        (expected, got) => panic!(
+            "{}: expected error {expected:?}, got {got:?}",
+            dialect.name()
+        ),
     };
 
     // The text outside the binds, byte for byte, with `\:` unescaped.
@@ -202,9 +219,9 @@ impl Reference {
                     }
                 }
                 State::Quote { quote, backslash } => {
-                    if *backslash && c == b'\\' {
-                        i += 2;
-                    } else if c == *quote && at(i + 1) == Some(*quote) {
+                    let escaped = *backslash && c == b'\\';
+                    let doubled = c == *quote && at(i + 1) == Some(*quote);
+                    if escaped || doubled {
                         i += 2;
                     } else if c == *quote {
                         state = State::Code;
@@ -268,11 +285,14 @@ impl Reference {
                     reference.question = true;
                     i += 1;
                 }
-                b'$' if !prev.is_some_and(ident) && at(i + 1).is_some_and(|d| d.is_ascii_digit()) => {
+                b'$' if !prev.is_some_and(ident)
+                    && at(i + 1).is_some_and(|d| d.is_ascii_digit()) =>
+                {
                     reference.dollar_digit = true;
                     i += 1;
                 }
-                b':' if !prev.is_some_and(|p| (ident(p) && p != b'$') || p == b':' || p == b'[')
+                b':' if !prev
+                    .is_some_and(|p| (ident(p) && p != b'$') || p == b':' || p == b'[')
                     && at(i + 1).is_some_and(name_start) =>
                 {
                     let mut end = i + 1;
@@ -298,7 +318,10 @@ fn dollar_tag_end(b: &[u8], i: usize) -> Option<usize> {
         Some(&c) if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {}
         _ => return None,
     }
-    while b.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80) {
+    while b
+        .get(j)
+        .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
+    {
         j += 1;
     }
     (b.get(j) == Some(&b'$')).then_some(j)

@@ -38,8 +38,9 @@
 //!   [`Connection::begin`] sends nothing: `BEGIN` goes out with the next
 //!   statement, in the same round trip, so a flush costs one.
 //! - **Reuse.** [`Connection::reset`] costs one round trip: `ROLLBACK` when a
-//!   transaction may be open, `DISCARD ALL` when a statement may have changed
-//!   session state (`SET`, `CREATE TEMP TABLE`, `LISTEN`, ...), and otherwise
+//!   transaction may be open, what `DISCARD ALL` does (but keeping prepared
+//!   statements) when a statement may have changed session state (`SET`,
+//!   `CREATE TEMP TABLE`, `LISTEN`, ...), and otherwise
 //!   a protocol-level `Sync` as the liveness check, skipped when the
 //!   connection heard from the server less than a second ago (a socket the
 //!   server closed is noticed without a round trip). `start_rollback` (from a
@@ -348,6 +349,7 @@ impl Backend for PostgresBackend {
                 broken,
                 tx: AtomicU8::new(TX_IDLE),
                 dirty: AtomicBool::new(false),
+                unrepairable: AtomicBool::new(false),
                 cache: Mutex::new(cache),
                 cache_size: self.statement_cache_size,
                 generation,
@@ -453,6 +455,10 @@ enum StatementClass {
     Transaction,
     /// Changes session state that outlives a transaction (`SET`, `LISTEN`, `CREATE TEMP`, ...).
     Session,
+    /// Creates or drops server-side prepared statements (SQL `PREPARE`,
+    /// `DEALLOCATE`, `DISCARD`): the driver's own statements may be gone, so
+    /// the connection is not lent again.
+    Unrepairable,
     /// Anything else (DDL, ...).
     Other,
 }
@@ -467,21 +473,40 @@ fn classify(sql: &str) -> StatementClass {
             "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE", "MERGE",
         ],
     ) {
-        StatementClass::Query
+        // Queries can change session state through functions, too.
+        if calls_session_function(sql) {
+            StatementClass::Session
+        } else {
+            StatementClass::Query
+        }
     } else if any(
         first,
         &["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"],
     ) || (is(first, "PREPARE") && is(second, "TRANSACTION"))
     {
         StatementClass::Transaction
+    } else if any(first, &["PREPARE", "DEALLOCATE", "DISCARD"]) {
+        StatementClass::Unrepairable
     } else if (is(first, "SET") && !any(second, &["LOCAL", "TRANSACTION", "CONSTRAINTS"]))
-        || any(first, &["RESET", "LISTEN", "PREPARE", "DECLARE", "LOAD"])
+        || any(first, &["RESET", "LISTEN", "DECLARE", "LOAD"])
         || (is(first, "CREATE") && any(second, &["TEMP", "TEMPORARY", "GLOBAL", "LOCAL"]))
     {
         StatementClass::Session
     } else {
         StatementClass::Other
     }
+}
+
+/// Whether a query (of a size worth scanning) calls a function that changes
+/// session state: a session-level advisory lock or `set_config`.
+fn calls_session_function(sql: &str) -> bool {
+    const FUNCTIONS: [&[u8]; 2] = [b"pg_advisory_lock", b"set_config"];
+    sql.len() <= MAX_CACHED_SQL_LEN
+        && FUNCTIONS.iter().any(|name| {
+            sql.as_bytes()
+                .windows(name.len())
+                .any(|window| window.eq_ignore_ascii_case(name))
+        })
 }
 
 /// The first two words of `sql`, skipping whitespace, comments and opening parentheses.
@@ -511,12 +536,12 @@ fn skip_insignificant(mut sql: &str) -> &str {
                     return "";
                 };
                 let tail = &comment[at..];
-                if tail.starts_with("/*") {
+                if let Some(rest) = tail.strip_prefix("/*") {
                     depth += 1;
-                    comment = &tail[2..];
-                } else if tail.starts_with("*/") {
+                    comment = rest;
+                } else if let Some(rest) = tail.strip_prefix("*/") {
                     depth -= 1;
-                    comment = &tail[2..];
+                    comment = rest;
                 } else {
                     comment = &tail[1..];
                 }
@@ -538,8 +563,10 @@ struct Shared {
     broken: Arc<AtomicBool>,
     /// One of the `TX_*` states.
     tx: AtomicU8,
-    /// A statement may have changed session state; `reset` discards it.
+    /// A statement may have changed session state; `reset` undoes it.
     dirty: AtomicBool,
+    /// A statement created or dropped prepared statements; `reset` refuses the connection.
+    unrepairable: AtomicBool,
     cache: Mutex<StatementCache>,
     cache_size: usize,
     /// The backend's schema generation.
@@ -646,6 +673,7 @@ impl Shared {
             match classify(&statement.sql) {
                 StatementClass::Transaction => self.set_tx(TX_UNKNOWN),
                 StatementClass::Session => self.dirty.store(true, Ordering::Release),
+                StatementClass::Unrepairable => self.unrepairable.store(true, Ordering::Release),
                 StatementClass::Query | StatementClass::Other => {}
             }
         }
@@ -943,7 +971,11 @@ impl Shared {
     /// Inside a transaction the server ignores everything after an error
     /// until the transaction ends, so statements are sent together (after
     /// the pending `BEGIN`, with `begin`): one round trip.
-    async fn run_pipelined(&self, statements: &[Statement], mut begin: bool) -> Result<Vec<Outcome>> {
+    async fn run_pipelined(
+        &self,
+        statements: &[Statement],
+        mut begin: bool,
+    ) -> Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(statements.len());
         for range in self.segments(statements) {
             let segment = &statements[range];
@@ -1205,26 +1237,31 @@ impl Shared {
     /// just proves the connection is alive.
     async fn reset(&self, round_trip_done: bool) -> Result<()> {
         self.ensure_usable()?;
+        if self.unrepairable.load(Ordering::Acquire) {
+            self.broken.store(true, Ordering::Release);
+            return Err(Error::ConnectionLost {
+                source: Some(
+                    "a statement created or dropped server-side prepared statements \
+                     (PREPARE, DEALLOCATE or DISCARD); the connection is replaced"
+                        .into(),
+                ),
+            });
+        }
         let dirty = self.dirty.swap(false, Ordering::AcqRel);
         let open = !matches!(self.tx(), TX_IDLE | TX_BEGIN_PENDING);
         let result = if dirty {
-            // DISCARD ALL also drops the prepared statements.
-            self.cache().clear();
+            let mut steps: Vec<StepFuture<'_>> = Vec::with_capacity(2);
             if open {
                 self.set_tx(TX_UNKNOWN);
-                let steps: Vec<StepFuture<'_>> = vec![
-                    Box::pin(self.simple("ROLLBACK")),
-                    Box::pin(self.simple("DISCARD ALL")),
-                ];
-                pipeline(steps)
-                    .await
-                    .into_iter()
-                    .map(|r| r.unwrap_or_else(|| Err(Failure::Other(not_sent()))))
-                    .collect::<Result<Vec<_>, Failure>>()
-                    .map(drop)
-            } else {
-                self.simple("DISCARD ALL").await.map(drop)
+                steps.push(Box::pin(self.simple("ROLLBACK")));
             }
+            steps.push(Box::pin(self.simple(RESET_SESSION)));
+            pipeline(steps)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(Failure::Other(not_sent()))))
+                .collect::<Result<Vec<_>, Failure>>()
+                .map(drop)
         } else if open {
             self.set_tx(TX_UNKNOWN);
             self.simple("ROLLBACK").await.map(drop)
@@ -1249,6 +1286,13 @@ impl Shared {
     }
 }
 
+/// `DISCARD ALL` but for `DEALLOCATE ALL`, which would also drop the
+/// statements tokio-postgres prepares for its own type lookups (and this
+/// connection's cache): session settings, temporary tables, cursors,
+/// `LISTEN`s, advisory locks and sequence state.
+const RESET_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+     SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+
 /// How one attempt at a transaction ended.
 enum Attempt {
     /// A cached statement went stale and everything was rolled back: worth one retry.
@@ -1272,22 +1316,22 @@ async fn pipeline<'a>(steps: Vec<StepFuture<'a>>) -> Vec<Option<Result<Outcome, 
     let mut stopped = false;
     poll_fn(|cx| {
         for (step, result) in steps.iter_mut().zip(results.iter_mut()).take(started) {
-            if let Some(future) = step {
-                if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                    *result = Some(output);
-                    *step = None;
-                }
+            if let Some(future) = step
+                && let Poll::Ready(output) = future.as_mut().poll(cx)
+            {
+                *result = Some(output);
+                *step = None;
             }
         }
         while !stopped && started < count {
             let index = started;
             started += 1;
-            if let Some(future) = &mut steps[index] {
-                if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                    stopped = output.is_err();
-                    results[index] = Some(output);
-                    steps[index] = None;
-                }
+            if let Some(future) = &mut steps[index]
+                && let Poll::Ready(output) = future.as_mut().poll(cx)
+            {
+                stopped = output.is_err();
+                results[index] = Some(output);
+                steps[index] = None;
             }
         }
         if steps[..started].iter().all(Option::is_none) {
@@ -2064,11 +2108,11 @@ fn is_stale_statement(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// Maps a server error: constraint kinds with table and column, the rest as
-/// backend errors keeping the driver's error (and its SQLSTATE) as the source.
-///
-/// Serialization failures (40001) and deadlocks (40P01) stay backend errors;
-/// match them through the source's [`SqlState`] to retry the transaction.
+/// Maps a server error: constraint kinds with table and column; serialization
+/// failures and deadlocks (40001, 40P01) as [`Error::TransactionConflict`];
+/// a lock not granted in time (55P03, `lock_timeout` or `NOWAIT`) as
+/// [`Error::Busy`]; the rest as backend errors. The driver's error (and its
+/// SQLSTATE) is always the source.
 fn map_db_error(error: tokio_postgres::Error) -> Error {
     let Some(db) = error.as_db_error() else {
         return Error::Backend {
@@ -2077,6 +2121,16 @@ fn map_db_error(error: tokio_postgres::Error) -> Error {
         };
     };
     let code = db.code();
+    if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED {
+        return Error::TransactionConflict {
+            source: Box::new(error),
+        };
+    }
+    if *code == SqlState::LOCK_NOT_AVAILABLE {
+        return Error::Busy {
+            source: Box::new(error),
+        };
+    }
     let kind = if *code == SqlState::UNIQUE_VIOLATION {
         ConstraintKind::Unique
     } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
@@ -2167,6 +2221,19 @@ mod tests {
         );
         assert_eq!(classify("CREATE TABLE t (a int)"), StatementClass::Other);
         assert_eq!(classify(""), StatementClass::Other);
+        assert_eq!(
+            classify("PREPARE p AS SELECT 1"),
+            StatementClass::Unrepairable
+        );
+        assert_eq!(classify("discard all"), StatementClass::Unrepairable);
+        assert_eq!(
+            classify("SELECT pg_advisory_lock(1)"),
+            StatementClass::Session
+        );
+        assert_eq!(
+            classify("select SET_CONFIG('a.b', 'c', false)"),
+            StatementClass::Session
+        );
         assert_eq!(classify("/* unterminated"), StatementClass::Other);
     }
 

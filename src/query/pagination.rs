@@ -43,6 +43,9 @@
 //!
 //! - A `per_page` below 1 with `error_out` off falls back to the default,
 //!   which Flask-SQLAlchemy does not cap by `max_per_page`; here the cap holds.
+//! - A missing `per_page` takes `default_per_page` (20 unless set). The
+//!   `default_per_page` in Flask-SQLAlchemy's newer source is not used
+//!   inside a request when the `per_page` argument is missing: 20 is.
 //! - A `max_per_page` or `default_per_page` of 0 is refused
 //!   ([`Error::Query`]) instead of dividing by zero later.
 //! - Numbers are unsigned 64-bit: an offset past `i64::MAX`, the largest any
@@ -102,8 +105,9 @@ impl PageRequest {
     /// arguments, read as Flask-SQLAlchemy reads `request.args`: a missing
     /// `page` is 1, a missing `per_page` the default page size.
     ///
-    /// Text is read as Python's `int()` reads it, in ASCII: surrounding
-    /// whitespace, a sign, and `_` between digits are allowed. Text that is
+    /// Text is read as Python's `int()` reads it: surrounding whitespace, a
+    /// sign, and `_` between digits are allowed; only ASCII digits count
+    /// (Python also takes other scripts' digits). Text that is
     /// not a number, a negative number, and 0 all mean "invalid", which
     /// [`validate`](PageRequest::validate) turns into a 404 or the default
     /// as `error_out` says; a number too large for 64 bits reads as
@@ -214,9 +218,8 @@ impl PageRequest {
 /// request's unsigned fields: invalid, negative and zero become 0 (all of
 /// which `validate` treats alike), too large becomes `u64::MAX`.
 fn parse_arg(text: &str) -> u64 {
-    // Python's whitespace, as far as ASCII goes: also \x0b and \x1c-\x1f.
-    let text = text
-        .trim_matches(|c: char| c.is_ascii_whitespace() || matches!(c, '\x0b' | '\x1c'..='\x1f'));
+    // Unicode White_Space, as Python's `int()` strips it (not \x1c-\x1f).
+    let text = text.trim();
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

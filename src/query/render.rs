@@ -285,8 +285,13 @@ pub fn insert_rows_per_statement(
         return 1;
     }
     let per_row = table.columns.len() - usize::from(generated_key);
-    (dialect.max_bind_parameters() / per_row.max(1)).max(1)
+    (dialect.max_bind_parameters() / per_row.max(1)).clamp(1, MAX_ROWS_PER_INSERT)
 }
+
+/// Rows per multi-row INSERT at most, whatever the bind limit allows: bigger
+/// statements are no faster, take long to prepare, and a statement cache
+/// holding a few of them holds megabytes.
+const MAX_ROWS_PER_INSERT: usize = 1_000;
 
 /// `UPDATE <table> SET <changed columns> WHERE <key> = ?`.
 pub fn update(
@@ -361,4 +366,46 @@ pub fn drop_table(dialect: &dyn Dialect, table: &Table) -> Statement {
     w.push("DROP TABLE IF EXISTS ");
     w.ident(table.name);
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::dialect::SqliteDialect;
+    use crate::schema::ColumnDef;
+    use crate::value::SqlType;
+
+    #[test]
+    fn inserts_are_split_under_the_row_cap_and_the_bind_limit() {
+        const fn column(name: &'static str) -> ColumnDef {
+            ColumnDef {
+                name,
+                sql_type: SqlType::Text,
+                nullable: true,
+                unique: false,
+                primary_key: false,
+                auto_increment: false,
+            }
+        }
+        static NARROW: [ColumnDef; 2] = [column("a"), column("b")];
+        static WIDE: [ColumnDef; 100] = [column("c"); 100];
+        let narrow = Table {
+            name: "n",
+            columns: &NARROW,
+            primary_key: 0,
+        };
+        let wide = Table {
+            name: "w",
+            columns: &WIDE,
+            primary_key: 0,
+        };
+        assert_eq!(
+            insert_rows_per_statement(&SqliteDialect, &narrow, false),
+            MAX_ROWS_PER_INSERT
+        );
+        assert_eq!(
+            insert_rows_per_statement(&SqliteDialect, &wide, false),
+            32_766 / 100
+        );
+    }
 }

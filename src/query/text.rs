@@ -33,7 +33,7 @@
 //! | `"..."` | the next `"` not doubled | an identifier; on MySQL a string, skipping `\"` too |
 //! | `` `...` `` | the next `` ` `` not doubled | MySQL's (and SQLite's) quoted identifier |
 //! | `$$...$$`, `$tag$...$tag$` | the same delimiter | PostgreSQL's dollar quoting; a `$` right after a letter, digit, `_` or `$` is part of a name instead |
-//! | `-- ...` | the end of the line (`\n`) | also when no space follows, as on MySQL `--x` would not be a comment |
+//! | `-- ...` | the end of the line (`\n`) | even with no space after `--`, which MySQL requires (there `1--1` is 2): fewer binds, never more |
 //! | `# ...` | the end of the line | MySQL only |
 //! | `/* ... */` | the matching `*/` | nested, as PostgreSQL nests them |
 //!
