@@ -96,13 +96,24 @@ impl<'a, M: Model> QueryResult<'a, M> {
         self.first().await
     }
 
+    /// The first row, or [`Error::NotFound`] naming the table when there is
+    /// none (Flask-SQLAlchemy's `first_or_404`).
+    pub async fn first_or_404(self) -> Result<M> {
+        self.first().await?.ok_or_else(no_row::<M>)
+    }
+
+    /// Exactly one row (Flask-SQLAlchemy's `one_or_404`): [`Error::NotFound`]
+    /// when there is none, and [`Error::MultipleRows`] — its own error, not a
+    /// 404 — when there are more. The same as [`one`](Self::one), named for
+    /// handlers that read better with it.
+    pub async fn one_or_404(self) -> Result<M> {
+        self.one().await
+    }
+
     /// Exactly one row: [`Error::NotFound`] when there is none,
     /// [`Error::MultipleRows`] when there are more.
     pub async fn one(self) -> Result<M> {
-        self.one_or_none().await?.ok_or_else(|| Error::NotFound {
-            table: M::TABLE.name.to_owned(),
-            key: "(the query matched no row)".to_owned(),
-        })
+        self.one_or_none().await?.ok_or_else(no_row::<M>)
     }
 
     /// At most one row: `None` when there is none, [`Error::MultipleRows`] when there are more.
@@ -128,6 +139,13 @@ impl<'a, M: Model> QueryResult<'a, M> {
             identity.loaded(M::TABLE.name, key, &values, *in_transaction);
         }
         M::from_values(values)
+    }
+}
+
+fn no_row<M: Model>() -> Error {
+    Error::NotFound {
+        table: M::TABLE.name.to_owned(),
+        key: "(the query matched no row)".to_owned(),
     }
 }
 

@@ -351,6 +351,18 @@ impl Session {
         }
     }
 
+    /// The first row of `select`, or [`Error::NotFound`]: shorthand for
+    /// `execute(select).await?.first_or_404()`.
+    pub async fn first_or_404<M: Model>(&mut self, select: Select<M>) -> Result<M> {
+        self.execute(select).await?.first_or_404().await
+    }
+
+    /// Exactly one row of `select`: [`Error::NotFound`] when none matches,
+    /// [`Error::MultipleRows`] when more do.
+    pub async fn one_or_404<M: Model>(&mut self, select: Select<M>) -> Result<M> {
+        self.execute(select).await?.one_or_404().await
+    }
+
     /// Shorthand for `execute(select).await?.scalars()`: a lazy stream of models.
     pub async fn scalars<M: Model>(&mut self, select: Select<M>) -> Result<Scalars<'_, M>> {
         Ok(self.execute(select).await?.scalars())

@@ -12,6 +12,7 @@ backend_tests!(
     scalar_and_first,
     one_and_one_or_none,
     all_and_count,
+    or_404_readers,
 );
 
 const NAMES: [&str; 4] = ["ada", "grace", "linus", "margaret"];
@@ -175,5 +176,39 @@ async fn all_and_count(t: TestDb) -> TestResult {
             .await?
             .is_empty()
     );
+    Ok(())
+}
+
+async fn or_404_readers(t: TestDb) -> TestResult {
+    let (_db, mut s) = seeded(&t).await?;
+
+    let first = s.first_or_404(by_name()).await?;
+    assert_eq!(first.username, "ada");
+    let err = s
+        .first_or_404(by_name().filter(User::USERNAME.eq("nobody")))
+        .await
+        .expect_err("no row matches");
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(matches!(&err, Error::NotFound { table, .. } if table == "user"));
+
+    let one = s
+        .one_or_404(select::<User>().filter(User::USERNAME.eq("grace")))
+        .await?;
+    assert_eq!(one.username, "grace");
+    let none = s
+        .one_or_404(select::<User>().filter(User::USERNAME.eq("nobody")))
+        .await
+        .expect_err("no row matches");
+    assert!(none.is_not_found(), "{none:?}");
+    // More than one row is its own error, not a 404.
+    let many = s
+        .one_or_404(select::<User>().filter(User::EMAIL.is_not_null()))
+        .await
+        .expect_err("four rows match");
+    assert!(matches!(many, Error::MultipleRows { .. }), "{many:?}");
+    assert!(!many.is_not_found());
+
+    let via_result = s.execute(by_name().offset(1)).await?.first_or_404().await?;
+    assert_eq!(via_result.username, "grace");
     Ok(())
 }
