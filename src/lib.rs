@@ -20,8 +20,10 @@ pub use config::PoolOptions;
 pub use database::{Database, DatabaseBuilder, PoolStatus};
 pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;
+pub use query::pagination::{Page, PageRequest};
+pub use query::text::text;
 pub use query::{Column, Condition, Order, Select, select};
-pub use result::{QueryResult, Scalars};
+pub use result::{QueryResult, Rows, Scalars};
 pub use retry::RetryPolicy;
 pub use session::{Added, Session};
 pub use uri::{DatabaseUri, SqliteLocation};
@@ -29,7 +31,7 @@ pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
 /// The names most programs need: `use aludel::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Database, Error, Model, Result, Session, select};
+    pub use crate::{Database, Error, Model, PageRequest, Result, Session, select, text};
     pub use futures::{StreamExt as _, TryStreamExt as _};
 }
 

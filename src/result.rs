@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::{Stream, StreamExt as _};
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
 
 use crate::backends::{Row, RowStream};
 use crate::error::{Error, Result};
@@ -195,5 +195,141 @@ impl Stream for RowsOwned {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.rows.poll_next_unpin(cx)
+    }
+}
+
+/// The rows of an executed [`text`](crate::query::text::text) statement.
+///
+/// A query (a statement starting with `SELECT`, `VALUES`, `TABLE`, `SHOW` or
+/// `EXPLAIN`) is streamed lazily, as [`QueryResult`] is, and holds its
+/// connection the same way. Any other statement has already run, inside
+/// the session's transaction, when this is returned; its rows (from
+/// `RETURNING`, say) are here, and [`rows_affected`](Self::rows_affected)
+/// says how many rows it changed.
+pub struct Rows<'a> {
+    source: RowSource,
+    /// A connection checked out for this result alone (dropped after `source`).
+    _connection: Option<Pooled>,
+    _borrow: PhantomData<&'a mut ()>,
+}
+
+enum RowSource {
+    Streamed(RowStream),
+    Done {
+        rows: std::vec::IntoIter<Row>,
+        rows_affected: u64,
+    },
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn streamed(rows: RowStream, connection: Option<Pooled>) -> Self {
+        Rows {
+            source: RowSource::Streamed(rows),
+            _connection: connection,
+            _borrow: PhantomData,
+        }
+    }
+
+    pub(crate) fn done(rows: Vec<Row>, rows_affected: u64) -> Self {
+        Rows {
+            source: RowSource::Done {
+                rows: rows.into_iter(),
+                rows_affected,
+            },
+            _connection: None,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// How many rows a statement that is not a query inserted, updated or
+    /// deleted; `None` for a query.
+    pub fn rows_affected(&self) -> Option<u64> {
+        match &self.source {
+            RowSource::Streamed(_) => None,
+            RowSource::Done { rows_affected, .. } => Some(*rows_affected),
+        }
+    }
+
+    /// The rows as models of `M`, matched to its columns by name: every
+    /// column of `M` must be in the result; other columns are ignored.
+    pub fn scalars<M: Model>(self) -> impl Stream<Item = Result<M>> + Send + 'a {
+        let mut order: Option<Vec<usize>> = None;
+        self.map(move |row| {
+            let row = row?;
+            if order.is_none() {
+                order = Some(column_order::<M>(&row)?);
+            }
+            let order = order.as_deref().unwrap_or_default();
+            let values = row.values();
+            M::from_values(order.iter().map(|&i| values[i].clone()).collect())
+        })
+    }
+
+    /// Every row, read into a `Vec`.
+    pub async fn all(self) -> Result<Vec<Row>> {
+        self.try_collect().await
+    }
+
+    /// The first row, or `None`.
+    pub async fn first(mut self) -> Result<Option<Row>> {
+        self.next().await.transpose()
+    }
+
+    /// Exactly one row: [`Error::NotFound`] when there is none,
+    /// [`Error::MultipleRows`] when there are more.
+    pub async fn one(mut self) -> Result<Row> {
+        let table = "(text query)";
+        let row = self
+            .next()
+            .await
+            .transpose()?
+            .ok_or_else(|| Error::NotFound {
+                table: table.to_owned(),
+                key: "(the query returned no row)".to_owned(),
+            })?;
+        match self.next().await {
+            None => Ok(row),
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) => Err(Error::MultipleRows {
+                table: table.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Where each column of `M` is in `row`.
+fn column_order<M: Model>(row: &Row) -> Result<Vec<usize>> {
+    M::TABLE
+        .columns
+        .iter()
+        .map(|column| {
+            row.columns()
+                .iter()
+                .position(|name| name == column.name)
+                .ok_or_else(|| Error::Conversion {
+                    column: column.name.to_owned(),
+                    expected: "a column of the result",
+                    found: format!("only the columns {}", row.columns().join(", ")),
+                })
+        })
+        .collect()
+}
+
+impl Stream for Rows<'_> {
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match &mut self.source {
+            RowSource::Streamed(rows) => rows.poll_next_unpin(cx),
+            RowSource::Done { rows, .. } => Poll::Ready(rows.next().map(Ok)),
+        }
+    }
+}
+
+impl fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rows")
+            .field("rows_affected", &self.rows_affected())
+            .finish_non_exhaustive()
     }
 }

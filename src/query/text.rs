@@ -124,6 +124,34 @@ impl Text {
         self
     }
 
+    /// Whether the statement is a query that only reads: its first keyword
+    /// (after blanks, comments and parentheses) is `SELECT`, `VALUES`,
+    /// `TABLE`, `SHOW` or `EXPLAIN`. A `WITH` may hide a write, so it is not.
+    pub fn is_query(&self) -> bool {
+        let mut rest = self.sql.as_str();
+        // Skip leading blanks, comments and parentheses.
+        loop {
+            let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+            if let Some(comment) = trimmed.strip_prefix("--") {
+                rest = comment.split_once('\n').map_or("", |(_, after)| after);
+            } else if let Some(comment) = trimmed.strip_prefix("/*") {
+                rest = comment.split_once("*/").map_or("", |(_, after)| after);
+            } else {
+                rest = trimmed;
+                break;
+            }
+        }
+        let keyword: String = rest
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        matches!(
+            keyword.as_str(),
+            "SELECT" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN"
+        )
+    }
+
     /// The SQL as written, binds not yet rewritten.
     pub fn sql(&self) -> &str {
         &self.sql

@@ -16,8 +16,10 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::pool::{self, Pooled};
 use crate::query::Select;
+use crate::query::pagination::{Page, PageRequest};
 use crate::query::render;
-use crate::result::{QueryResult, Scalars};
+use crate::query::text::Text;
+use crate::result::{QueryResult, Rows, Scalars};
 use crate::value::SqlValue;
 
 /// A unit of work: buffered adds, changes and deletes, committed in one
@@ -391,6 +393,72 @@ impl Session {
             expected: "a count",
             found: count.to_string(),
         })
+    }
+
+    /// Runs a hand-written statement, [`text`](crate::query::text::text)
+    /// with `:name` binds (every value bound as a parameter, never spliced).
+    ///
+    /// Autoflushes first. A query (a statement starting with `SELECT`,
+    /// `VALUES`, `TABLE`, `SHOW` or `EXPLAIN`) streams its rows lazily,
+    /// inside the session's transaction if one is open, else on a connection
+    /// of its own. Any other statement runs at once inside the session's
+    /// transaction (opening one), so it commits or rolls back with the
+    /// session's other work; [`Rows::rows_affected`] tells how many rows it
+    /// changed. A bind error is reported before anything is sent.
+    pub async fn execute_text(&mut self, text: Text) -> Result<Rows<'_>> {
+        let statement = text.render(self.db.dialect())?;
+        self.flush().await?;
+        if text.is_query() {
+            return Ok(match self.connection.as_mut() {
+                Some(connection) => Rows::streamed(connection.stream(statement), None),
+                None => {
+                    let mut connection = pool::checkout(self.db.pool()).await?;
+                    let rows = connection.stream(statement);
+                    Rows::streamed(rows, Some(connection))
+                }
+            });
+        }
+        if self.connection.is_none() {
+            self.connection = Some(pool::checkout(self.db.pool()).await?);
+        }
+        let connection = self.connection_mut()?;
+        if !connection.may_be_in_transaction() {
+            connection.begin().await?;
+        }
+        match connection.run(vec![statement]).await {
+            Ok(outcomes) => {
+                let outcome = outcomes.into_iter().next().unwrap_or_default();
+                Ok(Rows::done(outcome.rows, outcome.rows_affected))
+            }
+            Err(e) => {
+                self.roll_back_transaction().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// One page of `select`, with Flask-SQLAlchemy's `paginate` semantics:
+    /// a page or page size below 1, or (with `error_out`, the default) a
+    /// page past the last, is [`Error::NotFound`]; `max_per_page` caps the
+    /// page size. Two queries: a count, then the page's rows (none when the
+    /// page is empty). The select's own limit and offset are replaced.
+    pub async fn paginate<M: Model>(
+        &mut self,
+        select: Select<M>,
+        request: &PageRequest,
+    ) -> Result<Page<M>> {
+        let params = request.validate(M::TABLE.name)?;
+        let total = self.count(&select).await?;
+        let items = match params.window(total, M::TABLE.name)? {
+            Some(window) => {
+                self.execute(select.limit(window.limit).offset(window.offset))
+                    .await?
+                    .all()
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(params.into_page(items, total))
     }
 
     /// The row of `M` with primary key `key`, or `None`. Autoflushes first, so
