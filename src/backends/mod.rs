@@ -36,6 +36,9 @@ pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+/// What the server backends share for TLS.
+#[cfg(all(feature = "tls", any(feature = "postgres", feature = "mysql")))]
+mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt;

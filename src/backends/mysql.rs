@@ -7,10 +7,33 @@
 //! default; a host starting with `/`, percent-encoded as `%2F...`, is a Unix
 //! socket). Options:
 //!
-//! - `ssl-mode` (or `ssl_mode`): `DISABLED` or `PREFERRED` (the default).
-//!   TLS is not built in yet, so both connect in plaintext; `REQUIRED`,
+//! - `ssl-mode` (or `ssl_mode`), with the `tls` feature: `DISABLED`
+//!   (plaintext); `PREFERRED` (TLS if the server offers it, else plaintext;
+//!   never plaintext after a failed handshake); `REQUIRED` (TLS, the
+//!   certificate not checked unless `ssl-ca` is given); `VERIFY_CA` (TLS,
+//!   the chain checked against `ssl-ca`, which it needs); `VERIFY_IDENTITY`
+//!   (TLS, the chain and the host name checked, against `ssl-ca` or else the
+//!   Mozilla roots of webpki-roots). Without an `ssl-mode`, a loopback host
+//!   or a Unix socket is plaintext and any other host is `PREFERRED`, with a
+//!   warning (once per `Database`) if the server offers no TLS; a Unix
+//!   socket never uses TLS. Once a server has answered `PREFERRED` without
+//!   TLS, the backend's later connections go straight to plaintext.
+//!   Without the `tls` feature, `DISABLED` and `PREFERRED` connect in
+//!   plaintext (with a warning for a remote host) and `REQUIRED`,
 //!   `VERIFY_CA` and `VERIFY_IDENTITY` are refused rather than ever falling
 //!   back to plaintext.
+//!
+//!   TLS is rustls with the *ring* provider, inside mysql_async, which
+//!   builds its rustls configuration with the process-wide default
+//!   provider: before its first TLS connection the backend installs *ring*
+//!   as that default if none is installed (what rustls itself does when
+//!   only one provider is built). mysql_async 0.37.1 cannot skip the host
+//!   name check (blackbeam/mysql_async#404, fixed by #408 after that
+//!   release), so `VERIFY_CA`, and `REQUIRED` or `PREFERRED` with `ssl-ca`,
+//!   check the host name too: stricter than asked, never weaker.
+//! - `ssl-ca` (or `ssl_ca`, feature `tls`): a PEM (or DER) file of CA
+//!   certificates to trust instead of the built-in roots; read when the
+//!   `Database` is built.
 //! - `connect_timeout`: how long opening a connection may take (default 10 s).
 //! - `statement_cache_size`: prepared statements kept per connection
 //!   (default 64). `0` keeps none: every statement with parameters is
@@ -106,10 +129,15 @@ use crate::query::render::Statement;
 use crate::uri::{DatabaseUri, option_part};
 use crate::value::Value;
 
+#[cfg(feature = "tls")]
+use super::tls;
+
 const NAME: &str = "mysql";
 const OPTIONS: &[&str] = &[
     "ssl-mode",
     "ssl_mode",
+    "ssl-ca",
+    "ssl_ca",
     "connect_timeout",
     "statement_cache_size",
     "returning",
@@ -140,11 +168,16 @@ static WITHOUT_RETURNING: MySqlDialect = MySqlDialect { returning: false };
 /// # Errors
 ///
 /// [`Error::Uri`] naming the option at fault: an unknown option, a
-/// malformed value, `ssl-mode` given twice, or a mode that requires TLS
-/// (`REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`: TLS is not built in yet, and
-/// plaintext is never a fallback for them). Messages never repeat the URI.
+/// malformed value, `ssl-mode` given twice, a CA file (`ssl-ca`) that cannot
+/// be read, or `VERIFY_CA` without one; in a build without the `tls`
+/// feature, a mode that requires TLS (`REQUIRED`, `VERIFY_CA`,
+/// `VERIFY_IDENTITY`: plaintext is never a fallback for them) or `ssl-ca`.
+/// Messages never repeat the URI.
 pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
     let ssl_mode = take_ssl_mode(uri)?;
+    let ssl_ca = take_ssl_ca(uri)?;
+    #[cfg(not(feature = "tls"))]
+    refuse_tls(ssl_mode, ssl_ca.as_ref())?;
     let connect_timeout = match uri.take_option("connect_timeout") {
         Some(value) => {
             let timeout = crate::config::parse_duration("connect_timeout", &value)?;
@@ -183,7 +216,8 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     } else {
         format!("{host}:{port}/{}", database.as_deref().unwrap_or(""))
     };
-    if ssl_mode == SslMode::Preferred && !socket && !is_loopback(&host) {
+    #[cfg(not(feature = "tls"))]
+    if !matches!(ssl_mode, Some((_, SslMode::Disabled))) && !socket && !is_loopback(&host) {
         tracing::warn!(
             target: "aludel::mysql",
             server = %target,
@@ -205,12 +239,24 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         // UPDATE reports the rows it matched, not only those it changed:
         // the session checks that an UPDATE found its row.
         .client_found_rows(true);
+    #[cfg(feature = "tls")]
+    let local = socket || is_loopback(&host);
     builder = if socket {
         builder.socket(Some(host))
     } else {
         builder.ip_or_hostname(host).tcp_port(port)
     };
+    #[cfg(feature = "tls")]
+    let (builder, tls) = TlsSetup::new(
+        builder,
+        ssl_mode,
+        ssl_ca.as_ref(),
+        local,
+        socket,
+    )?;
     Ok(Arc::new(MySqlBackend {
+        #[cfg(feature = "tls")]
+        tls,
         opts: builder.into(),
         uri: uri.to_string(),
         target,
@@ -223,38 +269,96 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     }))
 }
 
+/// MySQL's `--ssl-mode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SslMode {
     Disabled,
     Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
 }
 
-fn take_ssl_mode(uri: &mut DatabaseUri) -> Result<SslMode> {
-    let (name, value) = match (uri.take_option("ssl-mode"), uri.take_option("ssl_mode")) {
-        (None, None) => return Ok(SslMode::Preferred),
-        (Some(_), Some(_)) => {
+impl SslMode {
+    #[cfg(feature = "tls")]
+    fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+}
+
+/// An option that may be spelled with `-` or `_`: its value and the
+/// spelling used (for errors).
+fn take_either(
+    uri: &mut DatabaseUri,
+    dashed: &'static str,
+    underscored: &'static str,
+) -> Result<Option<(&'static str, String)>> {
+    match (uri.take_option(dashed), uri.take_option(underscored)) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(Error::uri(
+            option_part(underscored),
+            format!("is given twice, as `{dashed}` and `{underscored}`; keep one"),
+        )),
+        (Some(value), None) => Ok(Some((dashed, value))),
+        (None, Some(value)) => Ok(Some((underscored, value))),
+    }
+}
+
+/// `ssl-mode` and the spelling it was given under; `None` when not given.
+fn take_ssl_mode(uri: &mut DatabaseUri) -> Result<Option<(&'static str, SslMode)>> {
+    let Some((name, value)) = take_either(uri, "ssl-mode", "ssl_mode")? else {
+        return Ok(None);
+    };
+    let mode = match value.trim().to_ascii_uppercase().replace('-', "_").as_str() {
+        "DISABLED" => SslMode::Disabled,
+        "PREFERRED" => SslMode::Preferred,
+        "REQUIRED" => SslMode::Required,
+        "VERIFY_CA" => SslMode::VerifyCa,
+        "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
+        _ => {
             return Err(Error::uri(
-                option_part("ssl_mode"),
-                "is given twice, as `ssl-mode` and `ssl_mode`; keep one",
+                option_part(name),
+                "must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY",
             ));
         }
-        (Some(value), None) => ("ssl-mode", value),
-        (None, Some(value)) => ("ssl_mode", value),
     };
-    match value.trim().to_ascii_uppercase().replace('-', "_").as_str() {
-        "DISABLED" => Ok(SslMode::Disabled),
-        "PREFERRED" => Ok(SslMode::Preferred),
-        "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY" => Err(Error::uri(
+    Ok(Some((name, mode)))
+}
+
+/// `ssl-ca` and the spelling it was given under.
+fn take_ssl_ca(uri: &mut DatabaseUri) -> Result<Option<(&'static str, String)>> {
+    take_either(uri, "ssl-ca", "ssl_ca")
+}
+
+/// A build without the `tls` feature refuses what only TLS can give, rather
+/// than connecting in plaintext.
+#[cfg(not(feature = "tls"))]
+fn refuse_tls(
+    ssl_mode: Option<(&'static str, SslMode)>,
+    ssl_ca: Option<&(&'static str, String)>,
+) -> Result<()> {
+    if let Some((name, SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity)) = ssl_mode
+    {
+        return Err(Error::uri(
             option_part(name),
-            "asks for TLS, which is not built into aludel's mysql backend yet; the connection \
-             is refused rather than made in plaintext. Use ssl-mode=DISABLED on a trusted \
-             network, or a TLS-terminating proxy",
-        )),
-        _ => Err(Error::uri(
-            option_part(name),
-            "must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY",
-        )),
+            "asks for TLS, which this build of aludel lacks (enable its `tls` feature); the \
+             connection is refused rather than made in plaintext. Use ssl-mode=DISABLED on a \
+             trusted network, or a TLS-terminating proxy",
+        ));
     }
+    if let Some((name, _)) = ssl_ca {
+        return Err(Error::uri(
+            option_part(name),
+            "needs TLS, which this build of aludel lacks: enable its `tls` feature",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_cache_size(value: &str) -> Result<usize> {
@@ -302,6 +406,159 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+// ---------------------------------------------------------------------------
+// TLS (feature `tls`)
+
+/// What a backend does about TLS beyond the `SslOpts` in its options: the
+/// plaintext fallback of `PREFERRED`, and the warning about it.
+#[cfg(feature = "tls")]
+struct TlsSetup {
+    /// The options without TLS, when the server may decline it (`PREFERRED`).
+    fallback: Option<mysql_async::Opts>,
+    /// The server declined TLS once: later connections go straight to `fallback`.
+    declined: AtomicBool,
+    /// The `ssl-mode` in force, for errors; `None` when TLS is never asked for.
+    label: Option<&'static str>,
+    /// No `ssl-mode` was given for a remote host: falling back to plaintext
+    /// is logged, once per backend.
+    warn_plaintext: bool,
+    warned: AtomicBool,
+}
+
+#[cfg(feature = "tls")]
+impl TlsSetup {
+    /// Resolves `ssl-mode` and `ssl-ca`; reads the CA file; returns the
+    /// options with their `SslOpts` set where TLS is to be tried.
+    fn new(
+        builder: OptsBuilder,
+        ssl_mode: Option<(&'static str, SslMode)>,
+        ssl_ca: Option<&(&'static str, String)>,
+        local: bool,
+        socket: bool,
+    ) -> Result<(OptsBuilder, TlsSetup)> {
+        let mode = ssl_mode.map(|(_, mode)| mode);
+        let roots = ssl_ca
+            .map(|(name, path)| tls::read_ca_file(name, path))
+            .transpose()?;
+        let plaintext = |builder| {
+            let setup = TlsSetup {
+                fallback: None,
+                declined: AtomicBool::new(false),
+                label: None,
+                warn_plaintext: false,
+                warned: AtomicBool::new(false),
+            };
+            Ok((builder, setup))
+        };
+        // No TLS over a Unix socket, whatever the mode: it does not leave the
+        // machine (mysql_async would not encrypt it either, but would still
+        // refuse a server that has no TLS at all).
+        if socket {
+            return plaintext(builder);
+        }
+        let check_if_ca = if roots.is_some() {
+            tls::Verify::Chain
+        } else {
+            tls::Verify::Nothing
+        };
+        let (verify, label, fallback) = match mode {
+            None if roots.is_none() && local => return plaintext(builder),
+            None => (check_if_ca, SslMode::Preferred.as_str(), true),
+            Some(SslMode::Disabled) => return plaintext(builder),
+            Some(SslMode::Preferred) => (check_if_ca, SslMode::Preferred.as_str(), true),
+            Some(SslMode::Required) => (check_if_ca, SslMode::Required.as_str(), false),
+            Some(SslMode::VerifyCa) if roots.is_none() => {
+                let name = ssl_mode.map_or("ssl-mode", |(name, _)| name);
+                return Err(Error::uri(
+                    option_part(name),
+                    "is VERIFY_CA, which needs `ssl-ca=<CA file>`: a chain to the public roots \
+                     without the host name checked proves nothing; use VERIFY_IDENTITY to check \
+                     against the public roots",
+                ));
+            }
+            Some(SslMode::VerifyCa) => (tls::Verify::Chain, SslMode::VerifyCa.as_str(), false),
+            Some(SslMode::VerifyIdentity) => {
+                (tls::Verify::Full, SslMode::VerifyIdentity.as_str(), false)
+            }
+        };
+        let mut ssl = mysql_async::SslOpts::default()
+            .with_danger_accept_invalid_certs(verify == tls::Verify::Nothing)
+            .with_danger_skip_domain_validation(verify != tls::Verify::Full);
+        if let Some(roots) = roots {
+            ssl = ssl
+                .with_root_certs(roots.into_iter().map(|root| root.to_vec().into()).collect())
+                .with_disable_built_in_roots(true);
+        }
+        let setup = TlsSetup {
+            fallback: fallback.then(|| builder.clone().into()),
+            declined: AtomicBool::new(false),
+            label: Some(label),
+            warn_plaintext: mode.is_none() && !local,
+            warned: AtomicBool::new(false),
+        };
+        Ok((builder.ssl_opts(Some(ssl)), setup))
+    }
+}
+
+/// Makes *ring* the process-wide rustls provider unless one is installed:
+/// mysql_async builds its TLS configuration with that default, and rustls
+/// panics when it must pick one itself and more than one is built in.
+#[cfg(feature = "tls")]
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a provider is installed.
+        let _ = tls::provider().install_default();
+    }
+}
+
+impl MySqlBackend {
+    /// The `ssl-mode` in force, for errors and `Debug`; `None` for plaintext.
+    fn ssl_mode_label(&self) -> Option<&'static str> {
+        #[cfg(feature = "tls")]
+        return self.tls.label;
+        #[cfg(not(feature = "tls"))]
+        return None;
+    }
+
+    /// Opens one connection: with TLS where the mode asks for it, falling
+    /// back to plaintext only under `PREFERRED`, and only when the server
+    /// offers no TLS at all (its greeting lacks `CLIENT_SSL`; nothing has
+    /// been sent yet). A failed TLS handshake is an error in every mode.
+    async fn open(&self) -> std::result::Result<Conn, mysql_async::Error> {
+        #[cfg(feature = "tls")]
+        if self.tls.label.is_some() {
+            if let Some(fallback) = &self.tls.fallback
+                && self.tls.declined.load(Ordering::Acquire)
+            {
+                return Conn::new(fallback.clone()).await;
+            }
+            ensure_crypto_provider();
+            return match Conn::new(self.opts.clone()).await {
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )) if self.tls.fallback.is_some() => {
+                    self.tls.declined.store(true, Ordering::Release);
+                    if self.tls.warn_plaintext && !self.tls.warned.swap(true, Ordering::AcqRel) {
+                        tracing::warn!(
+                            target: "aludel::mysql",
+                            server = %self.target,
+                            "the server offers no TLS: connecting in plaintext; set \
+                             ssl-mode=REQUIRED to refuse that, or ssl-mode=DISABLED to say that \
+                             it is intended"
+                        );
+                    }
+                    match &self.tls.fallback {
+                        Some(fallback) => Conn::new(fallback.clone()).await,
+                        None => Err(mysql_async::DriverError::NoClientSslFlagFromServer.into()),
+                    }
+                }
+                other => other,
+            };
+        }
+        Conn::new(self.opts.clone()).await
+    }
+}
+
 /// What the first connection learned about the server.
 #[derive(Debug, Clone)]
 struct ServerInfo {
@@ -316,6 +573,9 @@ struct ServerInfo {
 pub struct MySqlBackend {
     /// Holds the password: never formatted (mysql_async's `Debug` would show it).
     opts: mysql_async::Opts,
+    /// The plaintext fallback of `PREFERRED`, and what to log about it.
+    #[cfg(feature = "tls")]
+    tls: TlsSetup,
     /// The URI with its password as `***`.
     uri: String,
     /// `host:port/database`, for errors.
@@ -333,6 +593,7 @@ impl fmt::Debug for MySqlBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MySqlBackend")
             .field("uri", &self.uri)
+            .field("ssl_mode", &self.ssl_mode_label())
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_cache", &self.statement_cache)
             .field("returning", &self.dialect().supports_returning())
@@ -411,7 +672,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn connect(&self) -> Result<Box<dyn Connection>> {
-        let connecting = Conn::new(self.opts.clone());
+        let connecting = self.open();
         let mut conn = match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
@@ -419,6 +680,7 @@ impl Backend for MySqlBackend {
                     backend: NAME,
                     source: Box::new(ConnectError {
                         target: self.target.clone(),
+                        ssl_mode: self.ssl_mode_label(),
                         source: e,
                     }),
                 });
@@ -467,12 +729,28 @@ impl Backend for MySqlBackend {
 #[derive(Debug)]
 struct ConnectError {
     target: String,
+    /// The `ssl-mode` in force, when TLS may be used.
+    ssl_mode: Option<&'static str>,
     source: mysql_async::Error,
 }
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to the server at {}", self.target)
+        write!(f, "cannot connect to the server at {}", self.target)?;
+        if let Some(mode) = self.ssl_mode {
+            write!(f, " with ssl-mode={mode}")?;
+        }
+        if matches!(
+            self.source,
+            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+        ) {
+            write!(
+                f,
+                ": the server offers no TLS, and this mode never falls back to plaintext \
+                 (nothing was sent in plaintext)"
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -51,6 +51,17 @@
 //!   polled (tokio-postgres reads no further while a row waits). A stream
 //!   dropped half-way leaves tokio-postgres discarding the rest of the result
 //!   in the background; the next statement on the connection waits for that.
+//! - **TLS** (feature `tls`): rustls with the *ring* provider, asked for
+//!   with PostgreSQL's `SSLRequest` as libpq does. A mode that requires TLS
+//!   never falls back to plaintext; `allow` and `prefer` fall back only when
+//!   the server answers that it has no TLS, never after a failed handshake.
+//!   A Unix socket never uses TLS (libpq ignores `sslmode` there too).
+//!   Without an `sslmode`, a loopback host or socket is plaintext and any
+//!   other host is `prefer`, with a warning (once per `Database`) if the
+//!   server offers no TLS. `tls-server-end-point` channel binding is offered
+//!   for SCRAM-SHA-256-PLUS. Without the feature, `require` and stronger
+//!   modes are refused, and a remote host without an `sslmode` is plaintext,
+//!   with a warning.
 //!
 //! # URI
 //!
@@ -62,7 +73,8 @@
 //!
 //! | option | meaning |
 //! |---|---|
-//! | `sslmode` | `disable`, `allow` or `prefer` (plaintext for now); `require`, `verify-ca` and `verify-full` are refused until TLS support lands, never downgraded |
+//! | `sslmode` | `disable` (plaintext); `allow` or `prefer` (TLS if the server offers it, else plaintext); `require` (TLS, the certificate not checked unless `sslrootcert` names a CA file); `verify-ca` (TLS, the chain checked against `sslrootcert`, which it needs); `verify-full` (TLS, the chain and the host name checked, against `sslrootcert` or else the Mozilla roots of webpki-roots). All but `disable` need the `tls` feature to do TLS; without it `require` and stronger are refused, never downgraded |
+//! | `sslrootcert` | a PEM (or DER) file of CA certificates to trust instead of the built-in roots; with it `allow`, `prefer` and `require` check the chain too. `system` means the built-in (webpki-roots) roots and, as in libpq, only goes with `verify-full`, the default it then implies. Needs the `tls` feature |
 //! | `application_name` | shown in `pg_stat_activity`; default `aludel` |
 //! | `connect_timeout` | per connection attempt, e.g. `5s`; default 10 s, `0` for none |
 //! | `search_path` | comma-separated schema names, used exactly as written (case-sensitive), set at connect |
@@ -85,7 +97,9 @@ use futures::{Stream, StreamExt as _, TryFutureExt as _};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::{DbError, Severity, SqlState};
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+#[cfg(not(feature = "tls"))]
+use tokio_postgres::NoTls;
+use tokio_postgres::{AsyncMessage, Client, Config};
 
 use crate::backends::{
     Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
@@ -100,9 +114,13 @@ use crate::value::Value;
 // re-exports it, which spares aludel a direct dependency on `bytes`.
 use tokio_postgres::types::private::BytesMut;
 
+#[cfg(feature = "tls")]
+use super::tls;
+
 const NAME: &str = "postgres";
 const OPTIONS: &[&str] = &[
     "sslmode",
+    "sslrootcert",
     "application_name",
     "connect_timeout",
     "search_path",
@@ -133,10 +151,13 @@ static DIALECT: PostgresDialect = PostgresDialect;
 ///
 /// # Errors
 ///
-/// [`Error::Uri`] for an unknown option or a malformed option value, and
-/// [`Error::Unsupported`] for an `sslmode` that needs TLS.
+/// [`Error::Uri`] for an unknown option, a malformed option value, or a CA
+/// file (`sslrootcert`) that cannot be read; and, in a build without the
+/// `tls` feature, [`Error::Unsupported`] for an `sslmode` that needs TLS or
+/// for `sslrootcert`.
 pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
     let sslmode = uri.take_option("sslmode");
+    let sslrootcert = uri.take_option("sslrootcert");
     let application_name = uri.take_option("application_name");
     let connect_timeout = uri.take_option("connect_timeout");
     let search_path = uri.take_option("search_path");
@@ -144,26 +165,13 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     uri.reject_unknown_options(NAME, OPTIONS)?;
 
     let mut config = Config::new();
-    match sslmode.as_deref() {
-        None | Some("disable" | "allow" | "prefer") => {}
-        Some(mode @ ("require" | "verify-ca" | "verify-full")) => {
-            return Err(Error::Unsupported {
-                feature: format!(
-                    "`sslmode={mode}` (TLS comes with the `tls` feature, which is not built yet; \
-                     aludel refuses to fall back to plaintext)"
-                ),
-                backend: NAME,
-            });
-        }
-        Some(_) => {
-            return Err(Error::uri(
-                option_part("sslmode"),
-                "is not a known mode; expected disable, allow, prefer, require, verify-ca or verify-full",
-            ));
-        }
+    let sslmode = sslmode.as_deref().map(PgSslMode::parse).transpose()?;
+    #[cfg(not(feature = "tls"))]
+    {
+        refuse_tls(sslmode, sslrootcert.as_deref())?;
+        // No TLS connector is built in: never even ask the server for TLS.
+        config.ssl_mode(SslMode::Disable);
     }
-    // No TLS connector is built in: never even ask the server for TLS.
-    config.ssl_mode(SslMode::Disable);
 
     let user = match uri.username() {
         Some(user) => user.to_owned(),
@@ -201,6 +209,13 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     };
 
     let target = describe_target(&host, port, database.as_deref(), &user);
+    #[cfg(feature = "tls")]
+    let tls = {
+        let tls = TlsSetup::new(sslmode, sslrootcert.as_deref(), &host)?;
+        config.ssl_mode(tls.ssl_mode);
+        tls
+    };
+    #[cfg(not(feature = "tls"))]
     if sslmode.is_none() && !is_local(&host) {
         tracing::warn!(
             target: "aludel::postgres",
@@ -210,10 +225,75 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
     }
     Ok(Arc::new(PostgresBackend {
         config,
+        #[cfg(feature = "tls")]
+        tls,
         target: target.into(),
         statement_cache_size,
         generation: Arc::new(AtomicU64::new(0)),
     }))
+}
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PgSslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl PgSslMode {
+    fn parse(value: &str) -> Result<PgSslMode> {
+        Ok(match value {
+            "disable" => PgSslMode::Disable,
+            "allow" => PgSslMode::Allow,
+            "prefer" => PgSslMode::Prefer,
+            "require" => PgSslMode::Require,
+            "verify-ca" => PgSslMode::VerifyCa,
+            "verify-full" => PgSslMode::VerifyFull,
+            _ => {
+                return Err(Error::uri(
+                    option_part("sslmode"),
+                    "is not a known mode; expected disable, allow, prefer, require, verify-ca or verify-full",
+                ));
+            }
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A build without the `tls` feature refuses what only TLS can give, rather
+/// than connecting in plaintext.
+#[cfg(not(feature = "tls"))]
+fn refuse_tls(sslmode: Option<PgSslMode>, sslrootcert: Option<&str>) -> Result<()> {
+    let refused = |what: String| Error::Unsupported {
+        feature: format!(
+            "{what} (this build of aludel has no TLS: enable its `tls` feature; \
+             aludel refuses to fall back to plaintext)"
+        ),
+        backend: NAME,
+    };
+    if let Some(mode @ (PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)) =
+        sslmode
+    {
+        return Err(refused(format!("`sslmode={}`", mode.as_str())));
+    }
+    if sslrootcert.is_some() {
+        return Err(refused("`sslrootcert`".to_owned()));
+    }
+    Ok(())
 }
 
 /// libpq's default user: the operating-system user.
@@ -291,9 +371,402 @@ fn search_path_option(value: &str) -> Result<String> {
     Ok(option)
 }
 
+// ---------------------------------------------------------------------------
+// TLS (feature `tls`)
+
+/// What a backend does about TLS: tokio-postgres' mode (whether to send
+/// `SSLRequest`, and whether a "no" from the server is an error), the rustls
+/// configuration, and whether a plaintext fallback deserves a warning.
+#[cfg(feature = "tls")]
+struct TlsSetup {
+    ssl_mode: SslMode,
+    /// `None` when TLS is never asked for.
+    config: Option<Arc<rustls::ClientConfig>>,
+    /// The `sslmode` in force, for errors; `None` when TLS is never asked for.
+    label: Option<&'static str>,
+    /// No `sslmode` was given for a remote host: falling back to plaintext
+    /// is logged, once per backend.
+    warn_plaintext: bool,
+    warned: AtomicBool,
+}
+
+#[cfg(feature = "tls")]
+impl TlsSetup {
+    /// Resolves `sslmode` and `sslrootcert` for `host`; reads the CA file.
+    fn new(mode: Option<PgSslMode>, rootcert: Option<&str>, host: &str) -> Result<TlsSetup> {
+        // libpq: `sslrootcert=system` trusts the public roots, which prove
+        // nothing unless the host name is checked too.
+        let system_roots = rootcert == Some("system");
+        let ca_file = rootcert.filter(|_| !system_roots);
+        let mode = match mode {
+            Some(mode) if system_roots && mode != PgSslMode::VerifyFull => {
+                return Err(Error::uri(
+                    option_part("sslrootcert"),
+                    format!(
+                        "is `system` (the built-in public roots), which only goes with \
+                         sslmode=verify-full, not {}: a public certificate for any name would \
+                         pass; name a CA file instead, or use verify-full",
+                        mode.as_str()
+                    ),
+                ));
+            }
+            None if system_roots => Some(PgSslMode::VerifyFull),
+            mode => mode,
+        };
+        let roots = ca_file
+            .map(|path| {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add_parsable_certificates(tls::read_ca_file("sslrootcert", path)?);
+                Ok::<_, Error>(roots)
+            })
+            .transpose()?;
+        let plaintext = TlsSetup {
+            ssl_mode: SslMode::Disable,
+            config: None,
+            label: None,
+            warn_plaintext: false,
+            warned: AtomicBool::new(false),
+        };
+        // No TLS over a Unix socket, whatever the mode: it does not leave the
+        // machine, the server would refuse, and libpq does the same.
+        if host.starts_with('/') {
+            return Ok(plaintext);
+        }
+        let check_if_ca = if roots.is_some() {
+            tls::Verify::Chain
+        } else {
+            tls::Verify::Nothing
+        };
+        let (ssl_mode, verify, label) = match mode {
+            None if roots.is_none() && is_local(host) => return Ok(plaintext),
+            None => (SslMode::Prefer, check_if_ca, "prefer"),
+            Some(PgSslMode::Disable) => return Ok(plaintext),
+            Some(mode @ (PgSslMode::Allow | PgSslMode::Prefer)) => {
+                (SslMode::Prefer, check_if_ca, mode.as_str())
+            }
+            Some(PgSslMode::Require) => (SslMode::Require, check_if_ca, "require"),
+            Some(PgSslMode::VerifyCa) if roots.is_none() => {
+                return Err(Error::uri(
+                    option_part("sslmode"),
+                    "is verify-ca, which needs `sslrootcert=<CA file>`: a chain to the public \
+                     roots without the host name checked proves nothing; use verify-full to \
+                     check against the public roots",
+                ));
+            }
+            Some(PgSslMode::VerifyCa) => (SslMode::Require, tls::Verify::Chain, "verify-ca"),
+            Some(PgSslMode::VerifyFull) => (SslMode::Require, tls::Verify::Full, "verify-full"),
+        };
+        let roots = match (verify, roots) {
+            (tls::Verify::Nothing, _) => rustls::RootCertStore::empty(),
+            (_, Some(roots)) => roots,
+            (_, None) => rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
+        };
+        let provider = Arc::new(tls::provider());
+        let verifier = Arc::new(ServerCertificate {
+            verify,
+            roots: Arc::new(roots),
+            algorithms: provider.signature_verification_algorithms,
+        });
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("cannot set up TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(TlsSetup {
+            ssl_mode,
+            config: Some(Arc::new(config)),
+            label: Some(label),
+            warn_plaintext: mode.is_none() && !is_local(host),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    /// A connector for one connection attempt.
+    fn connector(&self) -> RustlsConnector {
+        RustlsConnector {
+            config: self.config.clone(),
+            used: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Warns (once) when a connection that could have used TLS did not.
+    fn connected(&self, connector: &RustlsConnector, target: &str) {
+        if self.warn_plaintext
+            && !connector.used.load(Ordering::Acquire)
+            && !self.warned.swap(true, Ordering::AcqRel)
+        {
+            tracing::warn!(
+                target: "aludel::postgres",
+                server = %target,
+                "the server offers no TLS: connecting in plaintext; pass `sslmode=require` to \
+                 refuse that, or `sslmode=disable` to say that it is intended"
+            );
+        }
+    }
+}
+
+/// Checks the server's certificate as far as the `sslmode` asks. The
+/// handshake signatures are always checked against the certificate's key.
+#[cfg(feature = "tls")]
+#[derive(Debug)]
+struct ServerCertificate {
+    verify: tls::Verify,
+    roots: Arc<rustls::RootCertStore>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+#[cfg(feature = "tls")]
+impl rustls::client::danger::ServerCertVerifier for ServerCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.verify != tls::Verify::Nothing {
+            let certificate = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &certificate,
+                &self.roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+            if self.verify == tls::Verify::Full {
+                rustls::client::verify_server_name(&certificate, server_name)?;
+            }
+        }
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// tokio-postgres' TLS hook over tokio-rustls, for one connection attempt.
+/// Written here rather than taken from tokio-postgres-rustls, which would
+/// bring tokio-postgres into a build with `tls` but without `postgres`.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+struct RustlsConnector {
+    /// `None` when the mode never asks for TLS.
+    config: Option<Arc<rustls::ClientConfig>>,
+    /// Set once the TLS handshake is done.
+    used: Arc<AtomicBool>,
+}
+
+/// The connector for one host: tokio-postgres asks for it before it knows
+/// whether the server will speak TLS.
+#[cfg(feature = "tls")]
+struct RustlsConnect {
+    connector: RustlsConnector,
+    host: String,
+}
+
+#[cfg(feature = "tls")]
+impl tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> for RustlsConnector {
+    type Stream = TlsStream;
+    type TlsConnect = RustlsConnect;
+    type Error = std::convert::Infallible;
+
+    fn make_tls_connect(&mut self, host: &str) -> Result<RustlsConnect, Self::Error> {
+        // The name is checked in `connect`: tokio-postgres asks for a
+        // connector even when it will not use it (a Unix socket has no name).
+        Ok(RustlsConnect {
+            connector: self.clone(),
+            host: host.to_owned(),
+        })
+    }
+}
+
+#[cfg(feature = "tls")]
+impl tokio_postgres::tls::TlsConnect<tokio_postgres::Socket> for RustlsConnect {
+    type Stream = TlsStream;
+    type Error = std::io::Error;
+    type Future = BoxFuture<'static, std::io::Result<TlsStream>>;
+
+    fn connect(self, socket: tokio_postgres::Socket) -> Self::Future {
+        Box::pin(async move {
+            let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+            let config = self
+                .connector
+                .config
+                .ok_or_else(|| invalid("TLS is off for this connection".to_owned()))?;
+            let name = rustls::pki_types::ServerName::try_from(self.host).map_err(|e| {
+                invalid(format!("the host is not a valid name for TLS: {e}"))
+            })?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, socket)
+                .await?;
+            self.connector.used.store(true, Ordering::Release);
+            Ok(TlsStream(stream))
+        })
+    }
+}
+
+/// A TLS connection to the server.
+#[cfg(feature = "tls")]
+struct TlsStream(tokio_rustls::client::TlsStream<tokio_postgres::Socket>);
+
+#[cfg(feature = "tls")]
+impl tokio_postgres::tls::TlsStream for TlsStream {
+    fn channel_binding(&self) -> tokio_postgres::tls::ChannelBinding {
+        let (_, connection) = self.0.get_ref();
+        connection
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|certificate| tls_server_end_point(certificate))
+            .map_or_else(
+                tokio_postgres::tls::ChannelBinding::none,
+                tokio_postgres::tls::ChannelBinding::tls_server_end_point,
+            )
+    }
+}
+
+#[cfg(feature = "tls")]
+impl tokio::io::AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl tokio::io::AsyncWrite for TlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// RFC 5929 `tls-server-end-point` channel binding data: the server
+/// certificate hashed with the hash of its signature algorithm (SHA-256 in
+/// place of MD5 and SHA-1), as the server computes it for
+/// SCRAM-SHA-256-PLUS. `None` for an algorithm without one such hash
+/// (RSA-PSS, Ed25519, ...): SCRAM then runs without channel binding.
+#[cfg(feature = "tls")]
+fn tls_server_end_point(certificate: &[u8]) -> Option<Vec<u8>> {
+    use ring::digest::{SHA256, SHA384, SHA512, digest};
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
+    const ECDSA_SHA2: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
+    let oid = signature_algorithm(certificate)?;
+    let algorithm = if let Some(last) = oid.strip_prefix(RSA) {
+        match last {
+            // md5WithRSAEncryption, sha1WithRSAEncryption, sha256WithRSAEncryption
+            [0x04 | 0x05 | 0x0b] => &SHA256,
+            [0x0c] => &SHA384,
+            [0x0d] => &SHA512,
+            _ => return None,
+        }
+    } else if oid == ECDSA_SHA1 {
+        &SHA256
+    } else if let Some(last) = oid.strip_prefix(ECDSA_SHA2) {
+        match last {
+            [0x02] => &SHA256,
+            [0x03] => &SHA384,
+            [0x04] => &SHA512,
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    Some(digest(algorithm, certificate).as_ref().to_vec())
+}
+
+/// The OID (content octets) of a DER certificate's `signatureAlgorithm`:
+/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm
+/// AlgorithmIdentifier, signatureValue }`, `AlgorithmIdentifier ::=
+/// SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
+#[cfg(feature = "tls")]
+fn signature_algorithm(certificate: &[u8]) -> Option<&[u8]> {
+    const SEQUENCE: u8 = 0x30;
+    const OBJECT_IDENTIFIER: u8 = 0x06;
+    /// One DER element at the start of `input`: its contents and what follows it.
+    fn element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (&found, rest) = input.split_first()?;
+        if found != tag {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (length, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let count = usize::from(first & 0x7f);
+            if count == 0 || count > 4 {
+                return None;
+            }
+            let (octets, rest) = rest.split_at_checked(count)?;
+            let length = octets
+                .iter()
+                .fold(0usize, |length, octet| (length << 8) | usize::from(*octet));
+            (length, rest)
+        };
+        rest.split_at_checked(length)
+    }
+    let (certificate, _) = element(certificate, SEQUENCE)?;
+    let (_tbs, rest) = element(certificate, SEQUENCE)?;
+    let (algorithm, _) = element(rest, SEQUENCE)?;
+    let (oid, _) = element(algorithm, OBJECT_IDENTIFIER)?;
+    Some(oid)
+}
+
 /// The PostgreSQL backend of one `Database`.
 pub struct PostgresBackend {
     config: Config,
+    /// The TLS connector and what to do when the server offers no TLS.
+    #[cfg(feature = "tls")]
+    tls: TlsSetup,
     /// Where it connects, for errors: never the password.
     target: Arc<str>,
     statement_cache_size: usize,
@@ -306,6 +779,7 @@ impl fmt::Debug for PostgresBackend {
         // Written by hand: the config holds the password.
         f.debug_struct("PostgresBackend")
             .field("server", &self.target)
+            .field("sslmode", &self.sslmode_label())
             .field("statement_cache_size", &self.statement_cache_size)
             .field("generation", &self.generation.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -323,21 +797,35 @@ impl Backend for PostgresBackend {
     }
 
     async fn connect(&self) -> Result<Box<dyn Connection>> {
-        let (client, connection) =
-            self.config
-                .connect(NoTls)
-                .await
-                .map_err(|e| Error::Backend {
-                    backend: NAME,
-                    source: Box::new(ConnectError {
-                        target: Arc::clone(&self.target),
-                        source: e,
-                    }),
-                })?;
         let broken = Arc::new(AtomicBool::new(false));
+        let connect_error = |e| Error::Backend {
+            backend: NAME,
+            source: Box::new(ConnectError {
+                target: Arc::clone(&self.target),
+                sslmode: self.sslmode_label(),
+                source: e,
+            }),
+        };
         // The task holds the socket half only: when the client is dropped,
         // the connection ends and so does the task.
-        tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
+        #[cfg(feature = "tls")]
+        let client = {
+            let connector = self.tls.connector();
+            let (client, connection) = self
+                .config
+                .connect(connector.clone())
+                .await
+                .map_err(connect_error)?;
+            tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
+            self.tls.connected(&connector, &self.target);
+            client
+        };
+        #[cfg(not(feature = "tls"))]
+        let client = {
+            let (client, connection) = self.config.connect(NoTls).await.map_err(connect_error)?;
+            tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
+            client
+        };
         let generation = Arc::clone(&self.generation);
         let cache = StatementCache::new(
             self.statement_cache_size,
@@ -365,15 +853,24 @@ impl Backend for PostgresBackend {
     }
 }
 
+impl PostgresBackend {
+    /// The `sslmode` in force, for errors and `Debug`; `None` for plaintext.
+    fn sslmode_label(&self) -> Option<&'static str> {
+        #[cfg(feature = "tls")]
+        return self.tls.label;
+        #[cfg(not(feature = "tls"))]
+        return None;
+    }
+}
+
 /// Drives the socket until the connection ends, logging the server's
 /// notices; marks the connection broken when it does end.
-async fn drive_connection(
-    mut connection: tokio_postgres::Connection<
-        tokio_postgres::Socket,
-        tokio_postgres::tls::NoTlsStream,
-    >,
+async fn drive_connection<T>(
+    mut connection: tokio_postgres::Connection<tokio_postgres::Socket, T>,
     broken: Arc<AtomicBool>,
-) {
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     loop {
         match poll_fn(|cx| connection.poll_message(cx)).await {
             Some(Ok(AsyncMessage::Notice(notice))) => {
@@ -413,12 +910,18 @@ impl fmt::Display for ErrorChain<'_> {
 #[derive(Debug)]
 struct ConnectError {
     target: Arc<str>,
+    /// The `sslmode` in force, when TLS may be used.
+    sslmode: Option<&'static str>,
     source: tokio_postgres::Error,
 }
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to PostgreSQL at {}", self.target)
+        write!(f, "cannot connect to PostgreSQL at {}", self.target)?;
+        if let Some(mode) = self.sslmode {
+            write!(f, " with sslmode={mode}")?;
+        }
+        Ok(())
     }
 }
 
@@ -2306,5 +2809,90 @@ mod tests {
             uuid_text(&raw).ok().as_deref(),
             Some("00010203-0405-0607-0809-0a0b0c0d0e0f")
         );
+    }
+}
+
+#[cfg(all(test, feature = "tls"))]
+mod tls_tests {
+    use super::*;
+
+    /// A DER element: `tag`, a definite length (short or long form), `contents`.
+    fn element(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let length = contents.len();
+        if length < 0x80 {
+            out.push(length as u8);
+        } else {
+            let octets: Vec<u8> = length
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|octet| *octet == 0)
+                .collect();
+            out.push(0x80 | octets.len() as u8);
+            out.extend(octets);
+        }
+        out.extend_from_slice(contents);
+        out
+    }
+
+    /// The outline of a certificate: a `tbsCertificate` of `tbs_len` bytes,
+    /// the signature algorithm `oid`, an empty signature.
+    fn certificate(oid: &[u8], tbs_len: usize) -> Vec<u8> {
+        let mut body = element(0x30, &vec![0x02; tbs_len]);
+        let mut algorithm = element(0x06, oid);
+        algorithm.extend(element(0x05, &[]));
+        body.extend(element(0x30, &algorithm));
+        body.extend(element(0x03, &[0]));
+        element(0x30, &body)
+    }
+
+    const RSA: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+
+    fn rsa(last: u8) -> Vec<u8> {
+        let mut oid = RSA.to_vec();
+        oid.push(last);
+        oid
+    }
+
+    #[test]
+    fn the_end_point_hash_follows_the_signature_algorithm() {
+        let ecdsa = |last: &[u8]| [&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04][..], last].concat();
+        for (oid, length) in [
+            (rsa(0x04), Some(32)), // MD5 -> SHA-256
+            (rsa(0x05), Some(32)), // SHA-1 -> SHA-256
+            (rsa(0x0b), Some(32)),
+            (rsa(0x0c), Some(48)),
+            (rsa(0x0d), Some(64)),
+            (rsa(0x0a), None), // RSASSA-PSS: the hash is in the parameters
+            (ecdsa(&[0x01]), Some(32)),
+            (ecdsa(&[0x03, 0x02]), Some(32)),
+            (ecdsa(&[0x03, 0x03]), Some(48)),
+            (ecdsa(&[0x03, 0x04]), Some(64)),
+            (vec![0x2b, 0x65, 0x70], None), // Ed25519
+        ] {
+            for tbs_len in [0, 100, 300, 70_000] {
+                let der = certificate(&oid, tbs_len);
+                let hash = tls_server_end_point(&der);
+                assert_eq!(hash.as_ref().map(Vec::len), length, "{oid:02x?}, {tbs_len}");
+            }
+        }
+        let der = certificate(&rsa(0x0b), 300);
+        assert_eq!(
+            tls_server_end_point(&der),
+            Some(ring::digest::digest(&ring::digest::SHA256, &der).as_ref().to_vec())
+        );
+    }
+
+    #[test]
+    fn a_malformed_certificate_has_no_end_point_hash() {
+        let der = certificate(&rsa(0x0b), 300);
+        for cut in [0, 1, 2, 5, 310, der.len() - 3] {
+            assert_eq!(tls_server_end_point(&der[..cut]), None, "cut at {cut}");
+        }
+        let mut wrong_tag = der.clone();
+        wrong_tag[0] = 0x31;
+        assert_eq!(tls_server_end_point(&wrong_tag), None);
+        // A length that claims more than eight octets.
+        assert_eq!(tls_server_end_point(&[0x30, 0x89, 1, 2, 3]), None);
     }
 }
