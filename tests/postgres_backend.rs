@@ -3,31 +3,37 @@
 //! Set `ALUDEL_TEST_POSTGRES_URL` (for example
 //! `postgres://postgres@127.0.0.1:5432/test`) and run
 //! `cargo test --features postgres --test postgres_backend`; without it
-//! every test prints one `skipped:` line and passes.
+//! every test prints one `skipped:` line and passes (and fails where
+//! `ALUDEL_REQUIRE_SERVERS` is set).
 //!
-//! Each test gets a schema of its own (created and dropped through an admin
-//! connection of the test's own, and passed as `?search_path=`) and an
-//! `application_name` of its own, by which it finds its pooled connections
-//! in `pg_stat_activity`.
+//! Each test gets a schema of its own from the shared harness
+//! (`tests/common/mod.rs`, passed as `?search_path=` and dropped when the
+//! test ends), an admin connection of its own, and the schema's name as its
+//! `application_name`, by which it finds its pooled connections in
+//! `pg_stat_activity`.
 
 #![cfg(feature = "postgres")]
 
+#[path = "common/mod.rs"]
+// This binary uses the server half of the harness shared with the behaviour
+// suite: not its SQLite backends nor its `backend_tests!`.
+#[allow(dead_code, unused_macros, unused_imports)]
+mod common;
+
 use std::error::Error as StdError;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use aludel::backends::{BackendContext, Connection};
 use aludel::prelude::*;
-use aludel::{ConstraintKind, Database};
-use futures::FutureExt as _;
-use tokio::sync::RwLock;
+use aludel::query::render::Statement;
+use aludel::{ConstraintKind, Database, Value};
 use tokio_postgres::NoTls;
 
-type TestResult = Result<(), Box<dyn StdError + Send + Sync>>;
-
-const URL_VAR: &str = "ALUDEL_TEST_POSTGRES_URL";
+use common::{
+    Backend, BoxError, Cancellable, MemoryGrowth, TestDb, TestResult, memory_heavy, memory_shared,
+    read_slowly, server_url, within,
+};
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[aludel(table = "pgb_user")]
@@ -66,26 +72,31 @@ struct PgCounter {
     n: i32,
 }
 
-/// The memory test takes this exclusively, every other test shared, so
-/// nothing else allocates in the process while it measures.
-static MEMORY: RwLock<()> = RwLock::const_new(());
-
 /// One test's schema, application name and admin connection.
-#[derive(Clone)]
 struct Pg {
-    admin: Arc<tokio_postgres::Client>,
+    admin: tokio_postgres::Client,
+    /// The URI of the schema, from the harness.
     base: String,
+    /// The schema's name, also the `application_name` of the test's connections.
     schema: String,
-    app: String,
 }
 
 impl Pg {
+    async fn new(db: &TestDb) -> Result<Pg, BoxError> {
+        let scratch = db.server().ok_or("not a server backend")?;
+        let (admin, connection) = tokio_postgres::connect(scratch.admin_url(), NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Pg {
+            admin,
+            base: scratch.uri().to_owned(),
+            schema: scratch.name().to_owned(),
+        })
+    }
+
     fn uri(&self, extra: &str) -> String {
-        let separator = if self.base.contains('?') { '&' } else { '?' };
-        format!(
-            "{}{separator}search_path={}&application_name={}{extra}",
-            self.base, self.schema, self.app
-        )
+        format!("{}&application_name={}{extra}", self.base, self.schema)
     }
 
     /// A database on this test's schema, every table created.
@@ -113,10 +124,22 @@ impl Pg {
             .admin
             .query(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
-                &[&self.app],
+                &[&self.schema],
             )
             .await?;
         rows.iter().map(|row| row.try_get(0)).collect()
+    }
+
+    /// Terminates the test's one connection on the server, and gives the
+    /// client a moment to notice.
+    async fn kill_the_connection(&self) -> TestResult {
+        let pids = self.pids().await?;
+        assert_eq!(pids.len(), 1, "{pids:?}");
+        self.admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pids[0]])
+            .await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(())
     }
 
     /// This test's sessions left `idle in transaction`.
@@ -126,7 +149,7 @@ impl Pg {
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity \
                  WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
-                &[&self.app],
+                &[&self.schema],
             )
             .await?;
         row.try_get(0)
@@ -148,95 +171,195 @@ impl Pg {
     }
 }
 
-/// Runs `body` with a fresh schema, then drops the schema, whatever the outcome.
-async fn run<F, Fut>(name: &str, body: F) -> TestResult
+/// Runs `body` on a fresh schema, never while the memory test measures.
+async fn run<F, Fut>(body: F) -> TestResult
 where
     F: FnOnce(Pg) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    let Ok(base) = std::env::var(URL_VAR) else {
-        println!("skipped: {URL_VAR} is not set");
-        return Ok(());
-    };
-    let _shared = MEMORY.read().await;
-    run_with(name, base, body).await
+    let _shared = memory_shared().await;
+    run_on_a_schema(body).await
 }
 
-async fn run_with<F, Fut>(name: &str, base: String, body: F) -> TestResult
+/// Runs `body` on a fresh schema, or skips it; fails it after 120 s. The
+/// schema is dropped whatever the outcome, also when the test panics.
+async fn run_on_a_schema<F, Fut>(body: F) -> TestResult
 where
     F: FnOnce(Pg) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    let (admin, connection) = tokio_postgres::connect(&base, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let pid = std::process::id();
-    let schema = format!("aludel_{name}_{pid}");
-    admin
-        .batch_execute(&format!(
-            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
-        ))
-        .await?;
-    let pg = Pg {
-        admin: Arc::new(admin),
-        base,
-        app: format!("aludel-{name}-{pid}"),
-        schema: schema.clone(),
-    };
-    // A failed assertion panics: drop the schema before passing the panic on.
-    let body = std::panic::AssertUnwindSafe(body(pg.clone())).catch_unwind();
-    let outcome = tokio::time::timeout(Duration::from_secs(120), body).await;
-    pg.admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await?;
-    match outcome {
-        Ok(Ok(result)) => result,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => Err("the test took more than 120 s".into()),
-    }
+    common::run(Backend::Postgres, |db| async move {
+        let outcome = within(120, async { body(Pg::new(&db).await?).await }).await;
+        // The schema goes only now: `body` may hold on to less than all of `Pg`.
+        drop(db);
+        outcome?
+    })
+    .await
 }
 
-/// Polls a future at most `polls` times, then drops it (tokio-postgres' `Cancellable`).
-struct Cancellable<F> {
-    future: Pin<Box<F>>,
-    polls_left: usize,
+// ---------------------------------------------------------------------------
+// The tests: each runs the function of the same name in `behaviours` on a
+// schema of its own.
+
+common::tests_run_by! {
+    run: run,
+    tests: behaviours::{
+        round_trip_through_the_public_api,
+        generated_keys_come_back_in_add_order,
+        unique_violation_names_table_and_column,
+        rollback_leaves_no_rows,
+        dropped_stream_leaves_a_pool_of_one_usable,
+        statement_cache_follows_schema_changes,
+        killed_backend_fails_at_most_once_and_the_pool_recovers,
+        dropped_session_leaves_no_idle_transaction,
+        commit_cancelled_at_every_poll_is_all_or_nothing,
+        statement_cache_size_zero_works,
+        text_with_nul_is_a_clear_error,
+        reset_undoes_raw_transactions_and_session_state,
+        values_convert_to_and_from_parameter_types,
+        stream_sends_nothing_before_its_first_poll,
+        failures_inside_transactions_never_commit_part_of_the_work,
+        statement_cache_is_bounded_on_the_server_too,
+        serialization_failures_are_transaction_conflicts,
+    },
 }
-
-impl<F: Future> Future for Cancellable<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.polls_left == 0 {
-            return Poll::Ready(None);
-        }
-        self.polls_left -= 1;
-        match self.future.as_mut().poll(cx) {
-            Poll::Ready(output) => Poll::Ready(Some(output)),
-            Poll::Pending if self.polls_left == 0 => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-/// The process's resident set size in bytes.
-fn resident_bytes() -> Result<u64, Box<dyn StdError + Send + Sync>> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .ok_or("/proc/self/status has no VmRSS line")?;
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .ok_or("malformed VmRSS line")?
-        .parse()?;
-    Ok(kib * 1024)
+common::tests_run_by! {
+    run: |test| async move {
+        // Nothing else runs in the process while this measures.
+        let _alone = memory_heavy().await;
+        run_on_a_schema(test).await
+    },
+    tests: behaviours::{stream_of_100k_rows_is_pulled_lazily},
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn round_trip_through_the_public_api() -> TestResult {
-    run("roundtrip", |pg| async move {
+async fn options_are_checked() -> TestResult {
+    let Some(base) = server_url(Backend::Postgres)? else {
+        return Ok(());
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let error = Database::connect(&format!("{base}{separator}bogus=1"))
+        .await
+        .err()
+        .ok_or("an unknown option was accepted")?;
+    let message = error.to_string();
+    assert!(
+        message.contains("\"bogus\"") && message.contains("statement_cache_size"),
+        "{message}"
+    );
+
+    // Without the `tls` feature, modes that need TLS are refused, never
+    // downgraded (with it, tests/tls.rs checks they really encrypt).
+    #[cfg(not(feature = "tls"))]
+    {
+        let error = Database::connect(&format!("{base}{separator}sslmode=require"))
+            .await
+            .err()
+            .ok_or("sslmode=require connected without TLS")?;
+        assert!(
+            matches!(error, aludel::Error::Unsupported { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("TLS"), "{error}");
+    }
+
+    let error = Database::connect(&format!("{base}{separator}statement_cache_size=lots"))
+        .await
+        .err()
+        .ok_or("a malformed cache size was accepted")?;
+    assert!(
+        error.to_string().contains("statement_cache_size"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_never_appears_in_errors() -> TestResult {
+    if server_url(Backend::Postgres)?.is_none() {
+        return Ok(());
+    }
+    // Nothing listens on port 1; trust auth would accept any password anyway.
+    let error = Database::builder()
+        .uri("postgres://ada:s3cr3t%40pw@127.0.0.1:1/test?connect_timeout=2s")
+        .build()
+        .await
+        .err()
+        .ok_or("connected to port 1")?;
+    let shown = format!("{error} | {error:?} | {}", error_chain(&error));
+    for secret in ["s3cr3t", "s3cr3t@pw", "s3cr3t%40pw"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(
+        shown.contains("127.0.0.1:1"),
+        "the error names the server: {shown}"
+    );
+    Ok(())
+}
+
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// For the behaviours that check the backend contract, through `Backend` /
+// `Connection` with raw SQL.
+
+/// One connection of the backend itself, on this test's schema.
+async fn raw_connection(pg: &Pg, extra: &str) -> Result<Box<dyn Connection>, BoxError> {
+    let mut uri: aludel::uri::DatabaseUri = pg.uri(extra).parse()?;
+    let backend = aludel::backends::postgres::factory(&mut uri, &BackendContext::default())?;
+    Ok(backend.connect().await?)
+}
+
+fn sql(text: &str, params: Vec<Value>) -> Statement {
+    let mut statement = Statement::raw(text);
+    statement.params = params;
+    statement
+}
+
+/// The first value of the first row `statement` returns.
+async fn scalar(
+    connection: &mut Box<dyn Connection>,
+    statement: Statement,
+) -> aludel::Result<Value> {
+    let outcome = connection.run(vec![statement]).await?;
+    Ok(outcome
+        .into_iter()
+        .next()
+        .and_then(|o| o.rows.into_iter().next())
+        .and_then(|row| row.into_values().into_iter().next())
+        .unwrap_or(Value::Null))
+}
+
+/// Whether the server has a transaction open on `connection`: two
+/// statements see the same transaction id only inside one.
+async fn server_in_transaction(connection: &mut Box<dyn Connection>) -> aludel::Result<bool> {
+    let probe = || Statement::raw("SELECT txid_current()");
+    let outcomes = connection.run(vec![probe(), probe()]).await?;
+    let ids: Vec<Value> = outcomes
+        .into_iter()
+        .filter_map(|o| o.rows.into_iter().next())
+        .filter_map(|row| row.into_values().into_iter().next())
+        .collect();
+    Ok(ids.len() == 2 && ids[0] == ids[1])
+}
+
+// ---------------------------------------------------------------------------
+
+/// What each test does, under the test's name (see `tests_run_by!` above):
+/// a module of its own, as the tests themselves take those names.
+mod behaviours {
+    use super::*;
+
+    pub(super) async fn round_trip_through_the_public_api(pg: Pg) -> TestResult {
         let db = pg.database("").await?;
         assert_eq!(db.backend_name(), "postgres");
         let mut s = db.session();
@@ -293,18 +416,12 @@ async fn round_trip_through_the_public_api() -> TestResult {
         // The tables were created in the test's schema, through `search_path`.
         assert_eq!(pg.count("pgb_user").await?, 1);
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn generated_keys_come_back_in_add_order() -> TestResult {
-    run("keys", |pg| async move {
+    pub(super) async fn generated_keys_come_back_in_add_order(pg: Pg) -> TestResult {
         let db = pg.database("").await?;
         let mut s = db.session();
-        let added: Vec<_> = (0..1_000)
-            .map(|i| s.add(PgUser::new(format!("user{i:04}"))))
-            .collect();
+        let added = s.add_all((0..1_000).map(|i| PgUser::new(format!("user{i:04}"))));
         s.commit().await?;
         let keys: Vec<i64> = added
             .iter()
@@ -317,13 +434,9 @@ async fn generated_keys_come_back_in_add_order() -> TestResult {
         }
         assert_eq!(pg.count("pgb_user").await?, 1_000);
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unique_violation_names_table_and_column() -> TestResult {
-    run("unique", |pg| async move {
+    pub(super) async fn unique_violation_names_table_and_column(pg: Pg) -> TestResult {
         let db = pg.database("").await?;
         let mut s = db.session();
         s.add(PgUser::new("ada"));
@@ -353,13 +466,9 @@ async fn unique_violation_names_table_and_column() -> TestResult {
         assert_eq!(s.pending_len(), 2);
         s.rollback().await?;
         pg.assert_no_idle_in_transaction().await
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollback_leaves_no_rows() -> TestResult {
-    run("rollback", |pg| async move {
+    pub(super) async fn rollback_leaves_no_rows(pg: Pg) -> TestResult {
         let db = pg.database("").await?;
         let mut s = db.session();
         for i in 0..10 {
@@ -374,18 +483,9 @@ async fn rollback_leaves_no_rows() -> TestResult {
         assert_eq!(pg.count("pgb_user").await?, 0);
         assert_eq!(s.count(&select::<PgUser>()).await?, 0);
         pg.assert_no_idle_in_transaction().await
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_of_100k_rows_is_pulled_lazily() -> TestResult {
-    let Ok(base) = std::env::var(URL_VAR) else {
-        println!("skipped: {URL_VAR} is not set");
-        return Ok(());
-    };
-    let _alone = MEMORY.write().await;
-    run_with("stream100k", base, |pg| async move {
+    pub(super) async fn stream_of_100k_rows_is_pulled_lazily(pg: Pg) -> TestResult {
         const ROWS: i64 = 100_000;
         const PAYLOAD: usize = 512;
         let db = pg.database("").await?;
@@ -403,45 +503,36 @@ async fn stream_of_100k_rows_is_pulled_lazily() -> TestResult {
         drop(s);
         let inserted = started.elapsed();
 
-        let baseline = resident_bytes()?;
-        let mut peak = baseline;
+        let mut memory = MemoryGrowth::start()?;
         let started = Instant::now();
-        let mut rows = db.execute(select::<PgRow>()).await?.scalars();
-        let mut count = 0i64;
+        let rows = db.execute(select::<PgRow>()).await?.scalars();
         let mut sum = 0i64;
-        while let Some(row) = rows.try_next().await? {
+        // A slow reader: the server must wait for it, not the client buffer.
+        let pause = Duration::from_millis(300);
+        let count = read_slowly(rows, pause, &mut memory, |row: PgRow| {
             assert_eq!(row.payload.len(), PAYLOAD);
-            count += 1;
             sum += row.seq;
-            if count == 1_000 {
-                // A slow reader: the server must wait for it, not the client buffer.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                peak = peak.max(resident_bytes()?);
-            }
-            if count % 5_000 == 0 {
-                peak = peak.max(resident_bytes()?);
-            }
-        }
-        drop(rows);
-        let growth = peak.saturating_sub(baseline);
+        })
+        .await?;
+        let growth = memory.growth();
         println!(
             "inserted {ROWS} rows in {inserted:?}, streamed them in {:?}; resident {} MiB, grew {} KiB while streaming",
             started.elapsed(),
-            baseline >> 20,
+            memory.baseline() >> 20,
             growth >> 10
         );
-        assert_eq!(count, ROWS);
+        assert_eq!(count, ROWS as u64);
         assert_eq!(sum, ROWS * (ROWS - 1) / 2);
         // Holding the rows would cost about 50 MiB.
-        assert!(growth < 12 << 20, "memory grew by {} KiB while streaming", growth >> 10);
+        assert!(
+            growth < 12 << 20,
+            "memory grew by {} KiB while streaming",
+            growth >> 10
+        );
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_stream_leaves_a_pool_of_one_usable() -> TestResult {
-    run("dropstream", |pg| async move {
+    pub(super) async fn dropped_stream_leaves_a_pool_of_one_usable(pg: Pg) -> TestResult {
         let db = pg.database("&pool_max_size=1&pool_timeout=5s").await?;
         let mut s = db.session();
         for seq in 0..10_000 {
@@ -484,13 +575,9 @@ async fn dropped_stream_leaves_a_pool_of_one_usable() -> TestResult {
         let status = db.pool_status();
         assert_eq!((status.size, status.available), (1, 1));
         pg.assert_no_idle_in_transaction().await
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statement_cache_follows_schema_changes() -> TestResult {
-    run("cache", |pg| async move {
+    pub(super) async fn statement_cache_follows_schema_changes(pg: Pg) -> TestResult {
         let db = pg.database("&pool_max_size=1").await?;
         let mut s = db.session();
         s.add(PgUser::new("ada"));
@@ -549,25 +636,18 @@ async fn statement_cache_follows_schema_changes() -> TestResult {
         assert_eq!(db.execute(select::<PgCounter>()).await?.one().await?.n, 7);
         assert_eq!(pg.count("pgb_user").await?, 1);
         pg.assert_no_idle_in_transaction().await
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_backend_fails_at_most_once_and_the_pool_recovers() -> TestResult {
-    run("killed", |pg| async move {
+    pub(super) async fn killed_backend_fails_at_most_once_and_the_pool_recovers(
+        pg: Pg,
+    ) -> TestResult {
         let db = pg.database("&pool_max_size=1").await?;
         let mut s = db.session();
         s.add(PgUser::new("ada"));
         s.commit().await?;
 
         // Killed while idle in the pool.
-        let pids = pg.pids().await?;
-        assert_eq!(pids.len(), 1, "{pids:?}");
-        pg.admin
-            .execute("SELECT pg_terminate_backend($1)", &[&pids[0]])
-            .await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        pg.kill_the_connection().await?;
         match db.session().get::<PgUser>(1).await {
             Ok(_) => {}
             Err(e) if e.is_connection_lost() => {}
@@ -581,12 +661,7 @@ async fn killed_backend_fails_at_most_once_and_the_pool_recovers() -> TestResult
         let mut s = db.session();
         s.add(PgUser::new("grace"));
         s.flush().await?;
-        let pids = pg.pids().await?;
-        assert_eq!(pids.len(), 1, "{pids:?}");
-        pg.admin
-            .execute("SELECT pg_terminate_backend($1)", &[&pids[0]])
-            .await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        pg.kill_the_connection().await?;
         let error = s
             .commit()
             .await
@@ -599,13 +674,9 @@ async fn killed_backend_fails_at_most_once_and_the_pool_recovers() -> TestResult
         let status = db.pool_status();
         assert_eq!((status.size, status.available), (1, 1));
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_session_leaves_no_idle_transaction() -> TestResult {
-    run("dropsession", |pg| async move {
+    pub(super) async fn dropped_session_leaves_no_idle_transaction(pg: Pg) -> TestResult {
         let db = pg.database("&pool_max_size=1").await?;
         let mut s = db.session();
         for i in 0..100 {
@@ -623,13 +694,9 @@ async fn dropped_session_leaves_no_idle_transaction() -> TestResult {
         s.commit().await?;
         assert_eq!(pg.count("pgb_user").await?, 1);
         pg.assert_no_idle_in_transaction().await
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commit_cancelled_at_every_poll_is_all_or_nothing() -> TestResult {
-    run("cancel", |pg| async move {
+    pub(super) async fn commit_cancelled_at_every_poll_is_all_or_nothing(pg: Pg) -> TestResult {
         let db = pg.database("&pool_max_size=1&pool_timeout=5s").await?;
         let mut finished = false;
         for polls in 0..200 {
@@ -637,11 +704,7 @@ async fn commit_cancelled_at_every_poll_is_all_or_nothing() -> TestResult {
             for i in 0..3 {
                 s.add(PgUser::new(format!("p{polls}-{i}")));
             }
-            let outcome = Cancellable {
-                future: Box::pin(s.commit()),
-                polls_left: polls,
-            }
-            .await;
+            let outcome = Cancellable::new(s.commit(), polls).await;
             drop(s);
             pg.assert_no_idle_in_transaction().await?;
             let row = pg
@@ -674,18 +737,12 @@ async fn commit_cancelled_at_every_poll_is_all_or_nothing() -> TestResult {
         let status = db.pool_status();
         assert!(status.size <= 1);
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statement_cache_size_zero_works() -> TestResult {
-    run("nocache", |pg| async move {
+    pub(super) async fn statement_cache_size_zero_works(pg: Pg) -> TestResult {
         let db = pg.database("&statement_cache_size=0").await?;
         let mut s = db.session();
-        let added: Vec<_> = (0..50)
-            .map(|i| s.add(PgUser::new(format!("n{i:02}"))))
-            .collect();
+        let added = s.add_all((0..50).map(|i| PgUser::new(format!("n{i:02}"))));
         s.add(PgCounter { id: 0, n: -3 });
         s.commit().await?;
         let first = added[0].key().ok_or("no key")?;
@@ -710,13 +767,9 @@ async fn statement_cache_size_zero_works() -> TestResult {
                 .is_err_and(|e| e.is_constraint(ConstraintKind::Unique))
         );
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn text_with_nul_is_a_clear_error() -> TestResult {
-    run("nul", |pg| async move {
+    pub(super) async fn text_with_nul_is_a_clear_error(pg: Pg) -> TestResult {
         let db = pg.database("").await?;
         let mut s = db.session();
         s.add(PgUser::new("a\0b"));
@@ -730,136 +783,9 @@ async fn text_with_nul_is_a_clear_error() -> TestResult {
         let key = added.key().ok_or("no key")?;
         assert_eq!(s.get_or_404::<PgUser>(key).await?.username, hostile);
         Ok(())
-    })
-    .await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn options_are_checked() -> TestResult {
-    let Ok(base) = std::env::var(URL_VAR) else {
-        println!("skipped: {URL_VAR} is not set");
-        return Ok(());
-    };
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let error = Database::connect(&format!("{base}{separator}bogus=1"))
-        .await
-        .err()
-        .ok_or("an unknown option was accepted")?;
-    let message = error.to_string();
-    assert!(
-        message.contains("\"bogus\"") && message.contains("statement_cache_size"),
-        "{message}"
-    );
-
-    let error = Database::connect(&format!("{base}{separator}sslmode=require"))
-        .await
-        .err()
-        .ok_or("sslmode=require connected without TLS")?;
-    assert!(
-        matches!(error, aludel::Error::Unsupported { .. }),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("TLS"), "{error}");
-
-    let error = Database::connect(&format!("{base}{separator}statement_cache_size=lots"))
-        .await
-        .err()
-        .ok_or("a malformed cache size was accepted")?;
-    assert!(
-        error.to_string().contains("statement_cache_size"),
-        "{error}"
-    );
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn password_never_appears_in_errors() -> TestResult {
-    if std::env::var_os(URL_VAR).is_none() {
-        println!("skipped: {URL_VAR} is not set");
-        return Ok(());
     }
-    // Nothing listens on port 1; trust auth would accept any password anyway.
-    let error = Database::builder()
-        .uri("postgres://ada:s3cr3t%40pw@127.0.0.1:1/test?connect_timeout=2s")
-        .build()
-        .await
-        .err()
-        .ok_or("connected to port 1")?;
-    let shown = format!("{error} | {error:?} | {}", error_chain(&error));
-    for secret in ["s3cr3t", "s3cr3t@pw", "s3cr3t%40pw"] {
-        assert!(!shown.contains(secret), "{shown}");
-    }
-    assert!(
-        shown.contains("127.0.0.1:1"),
-        "the error names the server: {shown}"
-    );
-    Ok(())
-}
 
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------
-// The backend contract, through `Backend` / `Connection` with raw SQL.
-
-use aludel::Value;
-use aludel::backends::{BackendContext, Connection};
-use aludel::query::render::Statement;
-
-/// One connection of the backend itself, on this test's schema.
-async fn raw_connection(
-    pg: &Pg,
-    extra: &str,
-) -> Result<Box<dyn Connection>, Box<dyn StdError + Send + Sync>> {
-    let mut uri: aludel::uri::DatabaseUri = pg.uri(extra).parse()?;
-    let backend = aludel::backends::postgres::factory(&mut uri, &BackendContext::default())?;
-    Ok(backend.connect().await?)
-}
-
-fn sql(text: &str, params: Vec<Value>) -> Statement {
-    let mut statement = Statement::raw(text);
-    statement.params = params;
-    statement
-}
-
-/// The first value of the first row `statement` returns.
-async fn scalar(
-    connection: &mut Box<dyn Connection>,
-    statement: Statement,
-) -> aludel::Result<Value> {
-    let outcome = connection.run(vec![statement]).await?;
-    Ok(outcome
-        .into_iter()
-        .next()
-        .and_then(|o| o.rows.into_iter().next())
-        .and_then(|row| row.into_values().into_iter().next())
-        .unwrap_or(Value::Null))
-}
-
-/// Whether the server has a transaction open on `connection`: two
-/// statements see the same transaction id only inside one.
-async fn server_in_transaction(connection: &mut Box<dyn Connection>) -> aludel::Result<bool> {
-    let probe = || Statement::raw("SELECT txid_current()");
-    let outcomes = connection.run(vec![probe(), probe()]).await?;
-    let ids: Vec<Value> = outcomes
-        .into_iter()
-        .filter_map(|o| o.rows.into_iter().next())
-        .filter_map(|row| row.into_values().into_iter().next())
-        .collect();
-    Ok(ids.len() == 2 && ids[0] == ids[1])
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reset_undoes_raw_transactions_and_session_state() -> TestResult {
-    run("rawstate", |pg| async move {
+    pub(super) async fn reset_undoes_raw_transactions_and_session_state(pg: Pg) -> TestResult {
         let mut c = raw_connection(&pg, "").await?;
         c.run(vec![Statement::raw("CREATE TABLE t (a int)")])
             .await?;
@@ -927,15 +853,12 @@ async fn reset_undoes_raw_transactions_and_session_state() -> TestResult {
         assert!(c.reset().await.is_err_and(|e| e.is_connection_lost()));
         assert!(c.is_broken());
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn values_convert_to_and_from_parameter_types() -> TestResult {
-    run("values", |pg| async move {
+    pub(super) async fn values_convert_to_and_from_parameter_types(pg: Pg) -> TestResult {
         for extra in ["", "&statement_cache_size=0"] {
             let mut c = raw_connection(&pg, extra).await?;
+            #[rustfmt::skip]
             let cases: Vec<(&str, Value, Value)> = vec![
                 ("SELECT $1::int2", Value::I64(-7), Value::I32(-7)),
                 ("SELECT $1::int4", Value::I32(7), Value::I32(7)),
@@ -969,14 +892,20 @@ async fn values_convert_to_and_from_parameter_types() -> TestResult {
                 .err()
                 .ok_or("70000 fit a smallint")?;
             if extra.is_empty() {
-                assert!(matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"), "{error:?}");
+                assert!(
+                    matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"),
+                    "{error:?}"
+                );
                 assert!(error.to_string().contains("out of range"), "{error}");
             }
             // NUL in text, either way.
-            let error = scalar(&mut c, sql("SELECT $1::text", vec![Value::Text("a\0".into())]))
-                .await
-                .err()
-                .ok_or("NUL in text was sent")?;
+            let error = scalar(
+                &mut c,
+                sql("SELECT $1::text", vec![Value::Text("a\0".into())]),
+            )
+            .await
+            .err()
+            .ok_or("NUL in text was sent")?;
             assert!(error.to_string().contains("NUL"), "{error}");
             // A column type aludel does not read: a conversion error naming column and type.
             let error = scalar(&mut c, Statement::raw("SELECT now() AS stamp"))
@@ -984,19 +913,21 @@ async fn values_convert_to_and_from_parameter_types() -> TestResult {
                 .err()
                 .ok_or("a timestamptz was read")?;
             let shown = error.to_string();
-            assert!(shown.contains("`stamp`") && shown.contains("timestamptz"), "{shown}");
+            assert!(
+                shown.contains("`stamp`") && shown.contains("timestamptz"),
+                "{shown}"
+            );
             // The connection is fine after all that.
-            assert_eq!(scalar(&mut c, Statement::raw("SELECT 1")).await?, Value::I32(1));
+            assert_eq!(
+                scalar(&mut c, Statement::raw("SELECT 1")).await?,
+                Value::I32(1)
+            );
             assert!(!c.may_be_in_transaction());
         }
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_sends_nothing_before_its_first_poll() -> TestResult {
-    run("lazy", |pg| async move {
+    pub(super) async fn stream_sends_nothing_before_its_first_poll(pg: Pg) -> TestResult {
         let mut c = raw_connection(&pg, "").await?;
         c.run(vec![Statement::raw("CREATE TABLE t (a int)")])
             .await?;
@@ -1017,13 +948,11 @@ async fn stream_sends_nothing_before_its_first_poll() -> TestResult {
         assert_eq!(rows.len(), 1);
         assert_eq!(pg.count("t").await?, 1);
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_inside_transactions_never_commit_part_of_the_work() -> TestResult {
-    run("partial", |pg| async move {
+    pub(super) async fn failures_inside_transactions_never_commit_part_of_the_work(
+        pg: Pg,
+    ) -> TestResult {
         let mut c = raw_connection(&pg, "").await?;
         c.run(vec![Statement::raw("CREATE TABLE t (a int PRIMARY KEY)")])
             .await?;
@@ -1102,13 +1031,9 @@ async fn failures_inside_transactions_never_commit_part_of_the_work() -> TestRes
         assert!(!c.may_be_in_transaction());
         c.reset().await?;
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statement_cache_is_bounded_on_the_server_too() -> TestResult {
-    run("bounded", |pg| async move {
+    pub(super) async fn statement_cache_is_bounded_on_the_server_too(pg: Pg) -> TestResult {
         let mut c = raw_connection(&pg, "&statement_cache_size=4").await?;
         for i in 0..20 {
             let value = scalar(
@@ -1129,13 +1054,9 @@ async fn statement_cache_is_bounded_on_the_server_too() -> TestResult {
             other => return Err(format!("unexpected count {other:?}").into()),
         }
         Ok(())
-    })
-    .await
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serialization_failures_are_transaction_conflicts() -> TestResult {
-    run("conflict", |pg| async move {
+    pub(super) async fn serialization_failures_are_transaction_conflicts(pg: Pg) -> TestResult {
         let mut a = raw_connection(&pg, "").await?;
         let mut b = raw_connection(&pg, "").await?;
         a.run(vec![
@@ -1167,6 +1088,5 @@ async fn serialization_failures_are_transaction_conflicts() -> TestResult {
             Value::I32(2)
         );
         Ok(())
-    })
-    .await
+    }
 }

@@ -77,7 +77,9 @@ fn address_of(url: &str, default_port: u16) -> Result<SocketAddr, Box<dyn StdErr
 
 /// Whether `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// A loopback TCP proxy to `upstream` that records every byte clients send.
@@ -141,7 +143,10 @@ impl Proxy {
 
     /// Everything clients have sent so far.
     fn sent(&self) -> Vec<u8> {
-        self.sent.lock().map(|sent| sent.clone()).unwrap_or_default()
+        self.sent
+            .lock()
+            .map(|sent| sent.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -274,7 +279,10 @@ mod postgres {
 
         async fn drop_schema(&self) -> Result<(), tokio_postgres::Error> {
             self.admin
-                .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema))
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                    self.schema
+                ))
                 .await
         }
     }
@@ -307,9 +315,15 @@ mod postgres {
             ] {
                 let db = pg.round_trip(&pg.uri(mode)).await?;
                 let (sessions, with_tls) = pg.sessions().await?;
-                assert!(sessions >= 1, "{mode}: no session of the test on the server");
+                assert!(
+                    sessions >= 1,
+                    "{mode}: no session of the test on the server"
+                );
                 let expected = if encrypted { sessions } else { 0 };
-                assert_eq!(with_tls, expected, "{mode}: {with_tls} of {sessions} sessions use TLS");
+                assert_eq!(
+                    with_tls, expected,
+                    "{mode}: {with_tls} of {sessions} sessions use TLS"
+                );
                 db.close();
                 drop(db);
                 // Wait for the closed pool's sessions to leave.
@@ -360,17 +374,19 @@ mod postgres {
                     .round_trip(&pg.uri(&format!("{mode}&sslrootcert={ca}")))
                     .await?;
                 let (sessions, with_tls) = pg.sessions().await?;
-                assert!(sessions >= 1 && with_tls == sessions, "{mode}: {with_tls} of {sessions}");
+                assert!(
+                    sessions >= 1 && with_tls == sessions,
+                    "{mode}: {with_tls} of {sessions}"
+                );
                 db.close();
             }
             // The host name too: the certificate does not name the address
             // the URI uses (test 29, "a wrong host name").
             let address = address_of(&pg.base, 5432)?;
             let wrong = with_host(&pg.base, &address.ip().to_string(), None)?;
-            let error = Database::connect(&pg.uri_on(
-                &wrong,
-                &format!("sslmode=verify-full&sslrootcert={ca}"),
-            ))
+            let error = Database::connect(
+                &pg.uri_on(&wrong, &format!("sslmode=verify-full&sslrootcert={ca}")),
+            )
             .await
             .err()
             .ok_or("verify-full accepted a certificate for another name")?;
@@ -380,10 +396,15 @@ mod postgres {
             if pem_names_localhost(&std::fs::read(&ca)?) {
                 let right = with_host(&pg.base, "localhost", None)?;
                 let db = pg
-                    .round_trip(&pg.uri_on(&right, &format!("sslmode=verify-full&sslrootcert={ca}")))
+                    .round_trip(
+                        &pg.uri_on(&right, &format!("sslmode=verify-full&sslrootcert={ca}")),
+                    )
                     .await?;
                 let (sessions, with_tls) = pg.sessions().await?;
-                assert!(sessions >= 1 && with_tls == sessions, "verify-full: {with_tls} of {sessions}");
+                assert!(
+                    sessions >= 1 && with_tls == sessions,
+                    "verify-full: {with_tls} of {sessions}"
+                );
                 db.close();
             } else {
                 println!("skipped in part: the server certificate does not name localhost");
@@ -430,7 +451,8 @@ mod postgres {
                 let mut buffer = [0u8; 4096];
                 let mut replied = false;
                 loop {
-                    match tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer)).await
+                    match tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer))
+                        .await
                     {
                         Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
                         Ok(Ok(n)) => {
@@ -463,9 +485,15 @@ mod postgres {
                 .err()
                 .ok_or_else(|| format!("sslmode={mode} connected to a server without TLS"))?;
             let text = chain(&error);
-            assert!(text.contains("server does not support TLS"), "{mode}: {text}");
+            assert!(
+                text.contains("server does not support TLS"),
+                "{mode}: {text}"
+            );
             let connections = server.await?;
-            assert!(!connections.is_empty(), "{mode}: the server saw no connection");
+            assert!(
+                !connections.is_empty(),
+                "{mode}: the server saw no connection"
+            );
             for received in connections {
                 assert!(
                     received.is_empty(),
@@ -482,10 +510,15 @@ mod postgres {
         // The server says "no TLS": prefer goes on in plaintext (libpq's rule).
         let (address, server) = fake_server(b'N', b"").await?;
         let uri = format!("postgres://mallory@{address}/db?sslmode=prefer&connect_timeout=5s");
-        assert!(Database::connect(&uri).await.is_err(), "the fake server cannot log in");
+        assert!(
+            Database::connect(&uri).await.is_err(),
+            "the fake server cannot log in"
+        );
         let connections = server.await?;
         assert!(
-            connections.iter().any(|received| contains(received, b"user\0mallory")),
+            connections
+                .iter()
+                .any(|received| contains(received, b"user\0mallory")),
             "prefer did not fall back to plaintext when the server declined TLS"
         );
 
@@ -498,9 +531,17 @@ mod postgres {
             .ok_or("prefer connected through a failed TLS handshake")?;
         assert!(chain(&error).contains("TLS"), "{}", chain(&error));
         let connections = server.await?;
-        assert_eq!(connections.len(), 1, "the client tried again: {connections:?}");
+        assert_eq!(
+            connections.len(),
+            1,
+            "the client tried again: {connections:?}"
+        );
         let received = &connections[0];
-        assert_eq!(received.first(), Some(&0x16), "no TLS ClientHello: {received:?}");
+        assert_eq!(
+            received.first(),
+            Some(&0x16),
+            "no TLS ClientHello: {received:?}"
+        );
         assert!(
             !contains(received, b"mallory"),
             "the user name went out in plaintext after a failed handshake"
@@ -518,8 +559,11 @@ mod postgres {
         };
         // Port 1: nothing listens, so only the URI can be at fault.
         let base = "postgres://u@127.0.0.1:1/db?connect_timeout=2s";
-        let (part, message) =
-            uri_error(with_options(base, "sslmode=require&sslrootcert=/nonexistent/ca.pem")).await?;
+        let (part, message) = uri_error(with_options(
+            base,
+            "sslmode=require&sslrootcert=/nonexistent/ca.pem",
+        ))
+        .await?;
         assert_eq!(part, "option \"sslrootcert\"");
         assert!(message.contains("/nonexistent/ca.pem"), "{message}");
 
@@ -538,8 +582,7 @@ mod postgres {
         assert_eq!(part, "option \"sslmode\"");
         assert!(message.contains("sslrootcert"), "{message}");
 
-        let (part, _) =
-            uri_error(with_options(base, "sslmode=require&sslrootcert=system")).await?;
+        let (part, _) = uri_error(with_options(base, "sslmode=require&sslrootcert=system")).await?;
         assert_eq!(part, "option \"sslrootcert\"");
 
         let (part, _) = uri_error(with_options(base, "sslmode=sometimes")).await?;
@@ -551,7 +594,11 @@ mod postgres {
             .err()
             .ok_or("a connection to port 1 succeeded")?;
         assert!(!matches!(error, aludel::Error::Uri { .. }), "{error:?}");
-        assert!(chain(&error).contains("sslmode=verify-full"), "{}", chain(&error));
+        assert!(
+            chain(&error).contains("sslmode=verify-full"),
+            "{}",
+            chain(&error)
+        );
         Ok(())
     }
 }
@@ -597,7 +644,10 @@ mod mysql {
     async fn admin(url: &str) -> Result<mysql_async::Conn, Box<dyn StdError + Send + Sync>> {
         let (head, _) = url.split_once('?').unwrap_or((url, ""));
         let rest = head.split_once("://").ok_or("not a URL")?.1;
-        Ok(mysql_async::Conn::new(mysql_async::Opts::from_url(&format!("mysql://{rest}"))?).await?)
+        Ok(
+            mysql_async::Conn::new(mysql_async::Opts::from_url(&format!("mysql://{rest}"))?)
+                .await?,
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -642,7 +692,10 @@ mod mysql {
             .await?;
         let outcome = async {
             let proxy = Proxy::start(address_of(&base, 3306)?).await?;
-            for mode in ["ssl-mode=PREFERRED", "ssl_mode=preferred&connect_timeout=5s"] {
+            for mode in [
+                "ssl-mode=PREFERRED",
+                "ssl_mode=preferred&connect_timeout=5s",
+            ] {
                 let db = Database::connect(&through(&proxy, &base, Some(&database), mode)?).await?;
                 db.create_table::<MyNote>().await?;
                 let mut s = db.session();
@@ -676,8 +729,11 @@ mod mysql {
             }
         };
         let base = "mysql://u@127.0.0.1:1/db?connect_timeout=2s";
-        let (part, message) =
-            uri_error(with_options(base, "ssl-mode=REQUIRED&ssl-ca=/nonexistent/ca.pem")).await?;
+        let (part, message) = uri_error(with_options(
+            base,
+            "ssl-mode=REQUIRED&ssl-ca=/nonexistent/ca.pem",
+        ))
+        .await?;
         assert_eq!(part, "option \"ssl-ca\"");
         assert!(message.contains("/nonexistent/ca.pem"), "{message}");
 
@@ -717,7 +773,11 @@ mod mysql {
         let proxy = Proxy::start(address_of(&base, 3306)?).await?;
         let db = Database::connect(&through(&proxy, &base, None, "ssl-mode=PREFERRED")?).await?;
         db.close();
-        assert_eq!(proxy.sent().get(36), Some(&0x16), "PREFERRED did not use TLS");
+        assert_eq!(
+            proxy.sent().get(36),
+            Some(&0x16),
+            "PREFERRED did not use TLS"
+        );
 
         // A self-signed server certificate is not among the public roots.
         let error = Database::connect(&with_options(&base, "ssl-mode=VERIFY_IDENTITY"))
@@ -740,7 +800,11 @@ mod mysql {
         .await
         .err()
         .ok_or("VERIFY_IDENTITY accepted a certificate for another name")?;
-        assert!(chain(&error).contains("not valid for name"), "{}", chain(&error));
+        assert!(
+            chain(&error).contains("not valid for name"),
+            "{}",
+            chain(&error)
+        );
         // VERIFY_CA should not look at the name, but mysql_async 0.37.1 cannot
         // skip that check (blackbeam/mysql_async#404): the name is the only
         // thing it may fail on.
@@ -751,14 +815,21 @@ mod mysql {
         .await
         {
             Ok(db) => db.close(),
-            Err(error) => assert!(chain(&error).contains("not valid for name"), "{}", chain(&error)),
+            Err(error) => assert!(
+                chain(&error).contains("not valid for name"),
+                "{}",
+                chain(&error)
+            ),
         }
         // The right name, where the certificate is for localhost.
         let by_name = with_host(&base, "localhost", None)?;
         for mode in ["VERIFY_IDENTITY", "VERIFY_CA", "REQUIRED"] {
-            let db = Database::connect(&with_options(&by_name, &format!("ssl-mode={mode}&ssl-ca={ca}")))
-                .await
-                .map_err(|e| format!("{mode}: {}", chain(&e)))?;
+            let db = Database::connect(&with_options(
+                &by_name,
+                &format!("ssl-mode={mode}&ssl-ca={ca}"),
+            ))
+            .await
+            .map_err(|e| format!("{mode}: {}", chain(&e)))?;
             db.close();
         }
         Ok(())

@@ -247,13 +247,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         builder.ip_or_hostname(host).tcp_port(port)
     };
     #[cfg(feature = "tls")]
-    let (builder, tls) = TlsSetup::new(
-        builder,
-        ssl_mode,
-        ssl_ca.as_ref(),
-        local,
-        socket,
-    )?;
+    let (builder, tls) = TlsSetup::new(builder, ssl_mode, ssl_ca.as_ref(), local, socket)?;
     Ok(Arc::new(MySqlBackend {
         #[cfg(feature = "tls")]
         tls,

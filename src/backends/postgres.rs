@@ -94,11 +94,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt as _, TryFutureExt as _};
+#[cfg(not(feature = "tls"))]
+use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::{DbError, Severity, SqlState};
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
-#[cfg(not(feature = "tls"))]
-use tokio_postgres::NoTls;
 use tokio_postgres::{AsyncMessage, Client, Config};
 
 use crate::backends::{
@@ -285,8 +285,7 @@ fn refuse_tls(sslmode: Option<PgSslMode>, sslrootcert: Option<&str>) -> Result<(
         ),
         backend: NAME,
     };
-    if let Some(mode @ (PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)) =
-        sslmode
+    if let Some(mode @ (PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)) = sslmode
     {
         return Err(refused(format!("`sslmode={}`", mode.as_str())));
     }
@@ -611,14 +610,14 @@ impl tokio_postgres::tls::TlsConnect<tokio_postgres::Socket> for RustlsConnect {
 
     fn connect(self, socket: tokio_postgres::Socket) -> Self::Future {
         Box::pin(async move {
-            let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+            let invalid =
+                |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
             let config = self
                 .connector
                 .config
                 .ok_or_else(|| invalid("TLS is off for this connection".to_owned()))?;
-            let name = rustls::pki_types::ServerName::try_from(self.host).map_err(|e| {
-                invalid(format!("the host is not a valid name for TLS: {e}"))
-            })?;
+            let name = rustls::pki_types::ServerName::try_from(self.host)
+                .map_err(|e| invalid(format!("the host is not a valid name for TLS: {e}")))?;
             let stream = tokio_rustls::TlsConnector::from(config)
                 .connect(name, socket)
                 .await?;
@@ -2879,7 +2878,11 @@ mod tls_tests {
         let der = certificate(&rsa(0x0b), 300);
         assert_eq!(
             tls_server_end_point(&der),
-            Some(ring::digest::digest(&ring::digest::SHA256, &der).as_ref().to_vec())
+            Some(
+                ring::digest::digest(&ring::digest::SHA256, &der)
+                    .as_ref()
+                    .to_vec()
+            )
         );
     }
 

@@ -43,7 +43,10 @@ pub(super) fn read_ca_file(option: &str, path: &str) -> Result<Vec<CertificateDe
     let mut certificates = Vec::new();
     for certificate in CertificateDer::pem_slice_iter(&bytes) {
         let certificate = certificate.map_err(|e| {
-            Error::uri(part(), format!("the CA file `{path}` is not valid PEM: {e}"))
+            Error::uri(
+                part(),
+                format!("the CA file `{path}` is not valid PEM: {e}"),
+            )
         })?;
         certificates.push(certificate);
     }
@@ -51,7 +54,9 @@ pub(super) fn read_ca_file(option: &str, path: &str) -> Result<Vec<CertificateDe
         if bytes.first() != Some(&0x30) {
             return Err(Error::uri(
                 part(),
-                format!("the CA file `{path}` holds no certificate (expected PEM `BEGIN CERTIFICATE` blocks, or DER)"),
+                format!(
+                    "the CA file `{path}` holds no certificate (expected PEM `BEGIN CERTIFICATE` blocks, or DER)"
+                ),
             ));
         }
         certificates.push(CertificateDer::from(bytes));

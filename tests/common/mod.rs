@@ -17,6 +17,12 @@
 //! `ALUDEL_TEST_MYSQL_URL`; unset, each test prints one "skipped" line and
 //! passes, unless `ALUDEL_REQUIRE_SERVERS` is set (CI), where it fails. A
 //! test binary built without the backend's cargo feature skips it the same way.
+//!
+//! `tests/postgres_backend.rs` and `tests/mysql_backend.rs` use the same
+//! harness for their server-only tests: [`run`] and [`server_url`] for the
+//! skip rules, [`TestDb::server`] for the scratch schema or database,
+//! [`tests_run_by!`] to declare their tests, and [`within`], [`Cancellable`],
+//! [`memory_heavy`] / [`memory_shared`], [`MemoryGrowth`] and [`read_slowly`].
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -25,10 +31,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aludel::{Database, DatabaseBuilder};
+use futures::{Stream, TryStreamExt as _};
 use tempfile::TempDir;
 
 /// What a behaviour returns: `?` works on aludel's errors and on the suite's own.
-pub(crate) type TestResult = Result<(), Box<dyn StdError + Send + Sync>>;
+pub(crate) type TestResult = Result<(), BoxError>;
+
+/// Any error, for `?` in tests and helpers.
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// One backend under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,17 +81,15 @@ pub(crate) struct TestDb {
     /// The instance folder of a file database; deleted with the test.
     dir: Option<TempDir>,
     /// The schema or database of a server backend; dropped with the test.
-    server: Option<servers::Scratch>,
+    server: Option<Scratch>,
 }
 
 impl TestDb {
-    async fn new(backend: Backend) -> Result<TestDb, Box<dyn StdError + Send + Sync>> {
+    async fn new(backend: Backend) -> Result<TestDb, BoxError> {
         let (dir, server) = match backend {
             Backend::SqliteFile => (Some(tempfile::tempdir()?), None),
             Backend::SqliteMemory => (None, None),
-            Backend::Postgres | Backend::Mysql => {
-                (None, Some(servers::Scratch::create(backend).await?))
-            }
+            Backend::Postgres | Backend::Mysql => (None, Some(Scratch::create(backend).await?)),
         };
         Ok(TestDb {
             backend,
@@ -93,6 +101,13 @@ impl TestDb {
     /// The backend under test.
     pub(crate) fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The scratch schema or database of a server backend; `None` on SQLite.
+    // Only the backend-specific binaries reach past the `Database`.
+    #[allow(dead_code)]
+    pub(crate) fn server(&self) -> Option<&Scratch> {
+        self.server.as_ref()
     }
 
     /// A builder for this test's database, to be given pool options and built.
@@ -154,26 +169,42 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    if let Some(var) = backend.server_env() {
-        let missing = if std::env::var_os(var).is_none() {
-            Some(format!("{var} is not set"))
-        } else if !backend.compiled_in() {
-            Some(format!(
-                "{backend:?} is not compiled in (enable its cargo feature)"
-            ))
-        } else {
-            None
-        };
-        if let Some(missing) = missing {
-            // CI sets ALUDEL_REQUIRE_SERVERS: there, a missing server is a failure.
-            if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
-                return Err(format!("{missing}, and ALUDEL_REQUIRE_SERVERS is set").into());
-            }
-            println!("skipped: {missing}");
-            return Ok(());
-        }
+    if backend.server_env().is_some() && server_url(backend)?.is_none() {
+        return Ok(());
     }
     behaviour(TestDb::new(backend).await?).await
+}
+
+/// The server URL of a server backend, from its environment variable.
+///
+/// `None` when the variable is unset or the backend is not compiled in: the
+/// test is skipped, after one "skipped" line on stdout. Where
+/// `ALUDEL_REQUIRE_SERVERS` is set (CI), that is an error instead.
+pub(crate) fn server_url(backend: Backend) -> Result<Option<String>, BoxError> {
+    let var = backend.server_env().ok_or("not a server backend")?;
+    let missing = match std::env::var(var) {
+        Ok(url) if backend.compiled_in() => return Ok(Some(url)),
+        Ok(_) => format!("{backend:?} is not compiled in (enable its cargo feature)"),
+        Err(_) => format!("{var} is not set"),
+    };
+    // CI sets ALUDEL_REQUIRE_SERVERS: there, a missing server is a failure.
+    if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
+        return Err(format!("{missing}, and ALUDEL_REQUIRE_SERVERS is set").into());
+    }
+    println!("skipped: {missing}");
+    Ok(None)
+}
+
+/// Fails a test that takes longer than `seconds` instead of hanging it.
+// The suite's behaviours have no deadline; the backend-specific tests do.
+#[allow(dead_code)]
+pub(crate) async fn within<T>(
+    seconds: u64,
+    future: impl Future<Output = T>,
+) -> Result<T, BoxError> {
+    tokio::time::timeout(Duration::from_secs(seconds), future)
+        .await
+        .map_err(|_| format!("did not finish within {seconds} s").into())
 }
 
 /// One test per backend for each behaviour named:
@@ -215,6 +246,37 @@ macro_rules! backend_tests {
 }
 pub(crate) use backend_tests;
 
+/// One test per function named, under the function's own name, that hands
+/// the function to `run`: for the backend-specific binaries, whose tests
+/// take a handle of their own rather than a [`TestDb`].
+///
+/// ```ignore
+/// tests_run_by! {
+///     run: |test| run(60, test),
+///     tests: behaviours::{round_trip, keys_in_add_order},
+/// }
+/// // #[tokio::test(..)] async fn round_trip() -> TestResult {
+/// //     (|test| run(60, test))(behaviours::round_trip).await
+/// // }
+/// ```
+// The suite's behaviours all go through `backend_tests!`.
+#[allow(unused_macros)]
+macro_rules! tests_run_by {
+    (
+        run: $run:expr,
+        tests: $module:ident::{$($behaviour:ident),+ $(,)?} $(,)?
+    ) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $behaviour() -> $crate::common::TestResult {
+                ($run)($module::$behaviour).await
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use tests_run_by;
+
 /// Polls a future at most `polls` times, then drops it: `None` if it had not
 /// finished by then. `polls = 0` drops it without polling it at all.
 ///
@@ -252,16 +314,30 @@ impl<F: Future> Future for Cancellable<F> {
     }
 }
 
+/// Tests that allocate tens of MiB, or measure the memory of the whole
+/// process, hold this exclusively; tests that must not run while one of them
+/// measures hold it shared.
+static MEMORY: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Makes tests that allocate tens of MiB, or measure the memory of the whole
-/// process, run one at a time: `cargo test` runs tests as threads of one
-/// process (nextest gives each its own). Hold the guard for the whole test.
-pub(crate) async fn memory_heavy() -> tokio::sync::MutexGuard<'static, ()> {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    LOCK.lock().await
+/// process, run one at a time, and never alongside a [`memory_shared`] test:
+/// `cargo test` runs tests as threads of one process (nextest gives each its
+/// own). Hold the guard for the whole test.
+pub(crate) async fn memory_heavy() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MEMORY.write().await
+}
+
+/// Keeps [`memory_heavy`] tests from running while this guard is held; any
+/// number of holders run side by side. Hold the guard for the whole test.
+// The suite lets light tests run alongside a measuring one; the PostgreSQL
+// binary does not.
+#[allow(dead_code)]
+pub(crate) async fn memory_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MEMORY.read().await
 }
 
 /// The process's resident set size in bytes (`VmRSS` of `/proc/self/status`).
-pub(crate) fn resident_bytes() -> Result<u64, Box<dyn StdError + Send + Sync>> {
+fn resident_bytes() -> Result<u64, BoxError> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     let line = status
         .lines()
@@ -276,20 +352,85 @@ pub(crate) fn resident_bytes() -> Result<u64, Box<dyn StdError + Send + Sync>> {
     Ok(kib * 1024)
 }
 
+/// How much the process's resident set grows from a baseline: the peak of
+/// the samples taken, over the resident size when measuring started.
+#[derive(Debug)]
+pub(crate) struct MemoryGrowth {
+    baseline: u64,
+    peak: u64,
+}
+
+impl MemoryGrowth {
+    /// Takes the baseline.
+    pub(crate) fn start() -> Result<MemoryGrowth, BoxError> {
+        let baseline = resident_bytes()?;
+        Ok(MemoryGrowth {
+            baseline,
+            peak: baseline,
+        })
+    }
+
+    /// Takes a sample.
+    pub(crate) fn sample(&mut self) -> Result<(), BoxError> {
+        self.peak = self.peak.max(resident_bytes()?);
+        Ok(())
+    }
+
+    /// The resident size when measuring started, in bytes.
+    pub(crate) fn baseline(&self) -> u64 {
+        self.baseline
+    }
+
+    /// The growth of the largest sample over the baseline, in bytes.
+    pub(crate) fn growth(&self) -> u64 {
+        self.peak.saturating_sub(self.baseline)
+    }
+}
+
+/// Reads `rows` to the end as a slow client would: it stops for `pause`
+/// after the 1,000th row, so that a stream that reads ahead instead of
+/// waiting for its reader has all the time it needs to. `memory` samples
+/// then, every 5,000 rows, and once the stream is dropped. `each` sees every
+/// row, in order. Returns how many rows there were.
+pub(crate) async fn read_slowly<T, E: Into<BoxError>>(
+    mut rows: impl Stream<Item = Result<T, E>> + Unpin,
+    pause: Duration,
+    memory: &mut MemoryGrowth,
+    mut each: impl FnMut(T),
+) -> Result<u64, BoxError> {
+    let mut count = 0;
+    while let Some(row) = rows.try_next().await.map_err(Into::into)? {
+        each(row);
+        count += 1;
+        if count == 1_000 {
+            tokio::time::sleep(pause).await;
+            memory.sample()?;
+        }
+        if count % 5_000 == 0 {
+            memory.sample()?;
+        }
+    }
+    drop(rows);
+    memory.sample()?;
+    Ok(count)
+}
+
+pub(crate) use servers::Scratch;
+
 /// Scratch schemas (PostgreSQL) and databases (MySQL) for server tests.
 mod servers {
-    use std::error::Error as StdError;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use super::Backend;
+    use super::{Backend, BoxError};
 
-    type BoxResult<T> = Result<T, Box<dyn StdError + Send + Sync>>;
+    type BoxResult<T> = Result<T, BoxError>;
 
     /// A schema or database made for one test, dropped when the test ends.
     #[derive(Debug)]
     pub(crate) struct Scratch {
         backend: Backend,
-        /// The server URL from the environment.
+        /// The server URL from the environment, as the backend's own client
+        /// library takes it (for MySQL: scheme `mysql`, no options).
         admin_url: String,
         /// The scratch schema's or database's name.
         name: String,
@@ -313,24 +454,30 @@ mod servers {
     impl Scratch {
         pub(crate) async fn create(backend: Backend) -> BoxResult<Scratch> {
             let var = backend.server_env().ok_or("not a server backend")?;
-            let admin_url = std::env::var(var)?;
+            let url = std::env::var(var)?;
             let name = unique_name();
-            let uri = match backend {
+            let (admin_url, uri) = match backend {
                 Backend::Postgres => {
-                    let separator = if admin_url.contains('?') { '&' } else { '?' };
-                    format!("{admin_url}{separator}search_path={name}")
+                    let separator = if url.contains('?') { '&' } else { '?' };
+                    let uri = format!("{url}{separator}search_path={name}");
+                    (url, uri)
                 }
                 _ => {
-                    let (base, query) = match admin_url.split_once('?') {
+                    let (base, query) = match url.split_once('?') {
                         Some((base, query)) => (base, format!("?{query}")),
-                        None => (admin_url.as_str(), String::new()),
+                        None => (url.as_str(), String::new()),
+                    };
+                    // mysql_async knows neither `mariadb://` nor aludel's options.
+                    let admin_url = match base.split_once("://") {
+                        Some((_, rest)) => format!("mysql://{rest}"),
+                        None => return Err(format!("{var} is not a URL").into()),
                     };
                     let authority_end = base.find("://").map_or(0, |i| i + 3);
                     let root = match base[authority_end..].find('/') {
                         Some(slash) => &base[..authority_end + slash],
                         None => base,
                     };
-                    format!("{root}/{name}{query}")
+                    (admin_url, format!("{root}/{name}{query}"))
                 }
             };
             let scratch = Scratch {
@@ -343,6 +490,7 @@ mod servers {
             Ok(scratch)
         }
 
+        /// The URI that points aludel at the scratch schema or database.
         pub(crate) fn uri(&self) -> &str {
             &self.uri
         }
@@ -358,7 +506,11 @@ mod servers {
                     let sql = if create {
                         format!("CREATE SCHEMA \"{}\"", self.name)
                     } else {
-                        format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name)
+                        // A connection the test left behind must not hang the drop.
+                        format!(
+                            "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                            self.name
+                        )
                     };
                     client.batch_execute(&sql).await?;
                     drop(client);
@@ -371,12 +523,19 @@ mod servers {
                     let mut admin =
                         mysql_async::Conn::new(mysql_async::Opts::from_url(&self.admin_url)?)
                             .await?;
-                    let sql = if create {
-                        format!("CREATE DATABASE `{}`", self.name)
+                    if create {
+                        admin
+                            .query_drop(format!("CREATE DATABASE `{}`", self.name))
+                            .await?;
                     } else {
-                        format!("DROP DATABASE IF EXISTS `{}`", self.name)
-                    };
-                    admin.query_drop(sql).await?;
+                        // A connection the test left behind must not hang the drop.
+                        admin
+                            .query_drop("SET SESSION lock_wait_timeout = 10")
+                            .await?;
+                        admin
+                            .query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name))
+                            .await?;
+                    }
                     admin.disconnect().await?;
                     Ok(())
                 }
@@ -385,6 +544,21 @@ mod servers {
                     Err(format!("{:?} is not compiled in", self.backend).into())
                 }
             }
+        }
+    }
+
+    // The suite reaches its scratch space through aludel only; the
+    // backend-specific binaries also connect to it on their own.
+    #[allow(dead_code)]
+    impl Scratch {
+        /// The scratch schema's or database's name.
+        pub(crate) fn name(&self) -> &str {
+            &self.name
+        }
+
+        /// The server URL for connections of the test's own, outside aludel.
+        pub(crate) fn admin_url(&self) -> &str {
+            &self.admin_url
         }
     }
 

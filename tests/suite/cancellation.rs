@@ -7,7 +7,7 @@ use std::time::Duration;
 use aludel::prelude::*;
 
 use crate::common::{Cancellable, TestDb, TestResult, backend_tests};
-use crate::models::User;
+use crate::models::{User, committed_key};
 
 /// How long a checkout may wait for the one connection.
 const ACQUIRE: Duration = Duration::from_secs(5);
@@ -20,17 +20,6 @@ backend_tests!(
 
 /// More polls than any commit needs: the sweep must finish before this.
 const MAX_POLLS: usize = 200;
-
-/// Commits a fresh row and returns its key.
-async fn seed(
-    db: &Database,
-    name: String,
-) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
-    let mut s = db.session();
-    let added = s.add(User::new(name, Some("before")));
-    s.commit().await?;
-    Ok(added.key().ok_or("no key")?)
-}
 
 /// What one unit of work of the sweep did, as some connection sees it.
 #[derive(Debug, PartialEq)]
@@ -64,8 +53,9 @@ async fn sweep_commit(t: TestDb, update: bool) -> TestResult {
     // Sees only what is committed, whatever state the pool's one connection is in.
     let committed = t.second_database().await?;
     for polls in 0..=MAX_POLLS {
-        let victim = seed(&db, format!("victim-{polls}")).await?;
-        let changed = seed(&db, format!("changed-{polls}")).await?;
+        let seed = |name: String| committed_key(&db, User::new(name, Some("before")));
+        let victim = seed(format!("victim-{polls}")).await?;
+        let changed = seed(format!("changed-{polls}")).await?;
         let names: Vec<String> = (0..3).map(|i| format!("new-{polls}-{i}")).collect();
 
         let mut s = db.session();

@@ -4,15 +4,13 @@
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::User;
+use crate::models::{User, committed_key, map_rows};
 
 backend_tests!(uncommitted_work_is_visible_only_to_its_session);
 
 async fn uncommitted_work_is_visible_only_to_its_session(t: TestDb) -> TestResult {
     let db = t.database().await?;
-    let mut seed = db.session();
-    seed.add(User::new("committed", None));
-    seed.commit().await?;
+    committed_key(&db, User::new("committed", None)).await?;
 
     let mut s = db.session();
     let first = s.add(User::new("pending-1", None));
@@ -58,14 +56,7 @@ async fn uncommitted_work_is_visible_only_to_its_session(t: TestDb) -> TestResul
     );
     assert_eq!(other.get::<User>(first_id).await?, None);
     assert_eq!(other.get::<User>(777).await?, None);
-    let names: Vec<String> = other
-        .execute(select::<User>())
-        .await?
-        .all()
-        .await?
-        .into_iter()
-        .map(|u| u.username)
-        .collect();
+    let names = map_rows(&mut other, select::<User>(), |u| u.username).await?;
     assert_eq!(names, ["committed"]);
 
     s.commit().await?;

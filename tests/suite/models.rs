@@ -1,7 +1,25 @@
 //! The models of the suite. `create_all` creates every one of them in each
 //! test's database, so every table name here must be unique in the binary.
+//! And [`all_rows`], [`map_rows`] and [`committed_key`], to read and write them.
 
-use aludel::Model;
+use aludel::{Database, Error, Model, Select, Session};
+
+use crate::common::BoxError;
+
+/// Every row `query` returns, in its order.
+pub(crate) async fn all_rows<M: Model>(s: &mut Session, query: Select<M>) -> Result<Vec<M>, Error> {
+    s.execute(query).await?.all().await
+}
+
+/// What `pick` takes from each row `query` returns, in its order.
+pub(crate) async fn map_rows<M: Model, T>(
+    s: &mut Session,
+    query: Select<M>,
+    pick: impl FnMut(M) -> T,
+) -> Result<Vec<T>, Error> {
+    let rows = all_rows(s, query).await?;
+    Ok(rows.into_iter().map(pick).collect())
+}
 
 /// The quickstart's user: table `user`, a generated key, a unique column.
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -22,6 +40,14 @@ impl User {
             email: email.map(str::to_owned),
         }
     }
+}
+
+/// Adds `user` in a session of its own, commits, and returns its key.
+pub(crate) async fn committed_key(db: &Database, user: User) -> Result<i64, BoxError> {
+    let mut s = db.session();
+    let added = s.add(user);
+    s.commit().await?;
+    Ok(added.key().ok_or("no key")?)
 }
 
 /// A key given by the caller, never generated.
@@ -71,8 +97,9 @@ pub(crate) struct Ledger {
     pub(crate) n: i64,
 }
 
-/// Every supported type, and the `Option` of each.
-#[derive(Model, Debug, Clone, PartialEq)]
+/// Every supported type, and the `Option` of each; its `Default` is all
+/// zeros, empties and `None`s.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
 #[aludel(table = "type_roundtrip")]
 pub(crate) struct AllTypes {
     pub(crate) id: i64,

@@ -5,7 +5,7 @@ use aludel::prelude::*;
 use aludel::{Added, ConstraintKind};
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::User;
+use crate::models::{User, all_rows, committed_key, map_rows};
 
 backend_tests!(
     failed_commit_rolls_back_and_keeps_pending_work,
@@ -30,11 +30,8 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
     let mut seed = db.session();
     seed.add_all([User::new("seed-a", None), User::new("seed-b", None)]);
     seed.commit().await?;
-    let before = seed
-        .execute(select::<User>().order_by(User::ID.asc()))
-        .await?
-        .all()
-        .await?;
+    let by_id = || select::<User>().order_by(User::ID.asc());
+    let before = all_rows(&mut seed, by_id()).await?;
     assert_eq!(before.len(), 2);
 
     let mut s = db.session();
@@ -73,12 +70,7 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
                 .all(|h: &Added<User>| h.key().is_none() && !h.is_committed())
         );
 
-        let now = db
-            .session()
-            .execute(select::<User>().order_by(User::ID.asc()))
-            .await?
-            .all()
-            .await?;
+        let now = all_rows(&mut db.session(), by_id()).await?;
         assert_eq!(
             now, before,
             "attempt {attempt}: a failed commit changed the table"
@@ -110,9 +102,7 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
 /// pending again, and so is the work of a failed autoflush.
 async fn failed_commit_makes_flushed_work_pending_again(t: TestDb) -> TestResult {
     let db = t.database().await?;
-    let mut seed = db.session();
-    seed.add(User::new("taken", None));
-    seed.commit().await?;
+    committed_key(&db, User::new("taken", None)).await?;
 
     let mut s = db.session();
     let flushed = s.add(User::new("flushed", None));
@@ -143,15 +133,7 @@ async fn failed_commit_makes_flushed_work_pending_again(t: TestDb) -> TestResult
     assert!(err.is_constraint(ConstraintKind::Unique), "{err:?}");
     assert_eq!(s.pending_len(), 2);
     assert!(!s.in_transaction());
-    let names: Vec<String> = db
-        .session()
-        .execute(select::<User>())
-        .await?
-        .all()
-        .await?
-        .into_iter()
-        .map(|u| u.username)
-        .collect();
+    let names = map_rows(&mut db.session(), select::<User>(), |u| u.username).await?;
     assert_eq!(names, ["taken"]);
 
     s.rollback().await?;

@@ -7,7 +7,7 @@ use aludel::query::{and_all, escape_like, or_any};
 use aludel::{Select, Session};
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::{Item, X};
+use crate::models::{Item, X, map_rows};
 
 backend_tests!(
     comparisons_and_null_tests,
@@ -48,8 +48,7 @@ async fn seeded(t: &TestDb) -> Result<Session, Error> {
 
 /// The names `query` returns, in its order.
 async fn names(s: &mut Session, query: Select<Item>) -> Result<Vec<String>, Error> {
-    let items = s.execute(query).await?.all().await?;
-    Ok(items.into_iter().map(|i| i.name).collect())
+    map_rows(s, query, |i| i.name).await
 }
 
 /// The names `query` returns, sorted (for filters without an order).
@@ -69,10 +68,26 @@ fn all_names() -> Vec<String> {
     sorted(&ITEMS.iter().map(|i| i.0).collect::<Vec<_>>())
 }
 
-async fn comparisons_and_null_tests(t: TestDb) -> TestResult {
+/// What a filter is called in a failure, the filter, and the names it finds (sorted).
+type FilterCase = (&'static str, Select<Item>, Vec<String>);
+
+/// Each filter finds exactly its names in the seeded table, and `count` agrees.
+async fn finds_exactly(t: TestDb, cases: Vec<FilterCase>) -> TestResult {
     let mut s = seeded(&t).await?;
+    for (what, query, expected) in cases {
+        assert_eq!(name_set(&mut s, query.clone()).await?, expected, "{what}");
+        assert_eq!(
+            s.count(&query).await?,
+            expected.len() as u64,
+            "count of {what}"
+        );
+    }
+    Ok(())
+}
+
+async fn comparisons_and_null_tests(t: TestDb) -> TestResult {
     let q = select::<Item>;
-    let cases: Vec<(&str, Select<Item>, Vec<String>)> = vec![
+    let cases: Vec<FilterCase> = vec![
         (
             "qty = 2",
             q().filter(Item::QTY.eq(2)),
@@ -147,21 +162,12 @@ async fn comparisons_and_null_tests(t: TestDb) -> TestResult {
         ),
         ("no filter", q(), all_names()),
     ];
-    for (what, query, expected) in cases {
-        assert_eq!(name_set(&mut s, query.clone()).await?, expected, "{what}");
-        assert_eq!(
-            s.count(&query).await?,
-            expected.len() as u64,
-            "count of {what}"
-        );
-    }
-    Ok(())
+    finds_exactly(t, cases).await
 }
 
 async fn in_lists_and_like(t: TestDb) -> TestResult {
-    let mut s = seeded(&t).await?;
     let q = select::<Item>;
-    let cases: Vec<(&str, Select<Item>, Vec<String>)> = vec![
+    let cases: Vec<FilterCase> = vec![
         (
             "IN",
             q().filter(Item::NAME.in_list(["apple", "cherry", "nope"])),
@@ -220,21 +226,12 @@ async fn in_lists_and_like(t: TestDb) -> TestResult {
             sorted(&["apple", "cherry"]),
         ),
     ];
-    for (what, query, expected) in cases {
-        assert_eq!(name_set(&mut s, query.clone()).await?, expected, "{what}");
-        assert_eq!(
-            s.count(&query).await?,
-            expected.len() as u64,
-            "count of {what}"
-        );
-    }
-    Ok(())
+    finds_exactly(t, cases).await
 }
 
 async fn and_or_not(t: TestDb) -> TestResult {
-    let mut s = seeded(&t).await?;
     let q = select::<Item>;
-    let cases: Vec<(&str, Select<Item>, Vec<String>)> = vec![
+    let cases: Vec<FilterCase> = vec![
         (
             "and",
             q().filter(Item::QTY.eq(2).and(Item::NOTE.is_null())),
@@ -302,15 +299,7 @@ async fn and_or_not(t: TestDb) -> TestResult {
         ("and_all of nothing", q().filter(and_all([])), all_names()),
         ("or_any of nothing", q().filter(or_any([])), vec![]),
     ];
-    for (what, query, expected) in cases {
-        assert_eq!(name_set(&mut s, query.clone()).await?, expected, "{what}");
-        assert_eq!(
-            s.count(&query).await?,
-            expected.len() as u64,
-            "count of {what}"
-        );
-    }
-    Ok(())
+    finds_exactly(t, cases).await
 }
 
 async fn order_limit_offset(t: TestDb) -> TestResult {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::User;
+use crate::models::{User, map_rows};
 
 /// How long a checkout may wait for the one connection.
 const ACQUIRE: Duration = Duration::from_secs(2);
@@ -35,14 +35,8 @@ async fn session_dropped_mid_transaction_leaves_connection_clean(t: TestDb) -> T
             }
         }
         let mut next = db.session();
-        let names: Vec<String> = next
-            .execute(select::<User>().order_by(User::ID.asc()))
-            .await?
-            .all()
-            .await?
-            .into_iter()
-            .map(|u| u.username)
-            .collect();
+        let by_id = select::<User>().order_by(User::ID.asc());
+        let names = map_rows(&mut next, by_id, |u| u.username).await?;
         let expected: Vec<String> = (0..round).map(|r| format!("kept-{r}")).collect();
         assert_eq!(
             names, expected,

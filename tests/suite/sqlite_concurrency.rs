@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use aludel::Session;
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::Ledger;
+use crate::models::{Ledger, map_rows};
 
 backend_tests!([sqlite_file] concurrent_writers_never_see_busy);
 
@@ -25,39 +26,29 @@ async fn writer(db: Database, writer: i32, deadline: Instant) -> Result<i64, Str
         }
         e => format!("writer {writer}: {step} failed: {e:?}"),
     };
+    // This writer's rows, as `s` sees them at `step`.
+    let count =
+        async |s: &mut Session, step: &str| s.count(&mine()).await.map_err(|e| fail(step, e));
+    let row = |n| Ledger { id: 0, writer, n };
     let mut commits = 0_i64;
     while Instant::now() < deadline {
         let mut s = db.session();
         // Read outside a transaction; this writer's own rows are all there.
-        let before = s
-            .count(&mine())
-            .await
-            .map_err(|e| fail("the first read", e))?;
+        let before = count(&mut s, "the first read").await?;
         assert_eq!(
             before,
             2 * commits as u64,
             "writer {writer}: lost or doubled rows"
         );
-        s.add(Ledger {
-            id: 0,
-            writer,
-            n: 2 * commits,
-        });
+        s.add(row(2 * commits));
         // This read autoflushes: BEGIN IMMEDIATE, INSERT, then the SELECT.
-        let inside = s
-            .count(&mine())
-            .await
-            .map_err(|e| fail("the read in the transaction", e))?;
+        let inside = count(&mut s, "the read in the transaction").await?;
         assert_eq!(
             inside,
             before + 1,
             "writer {writer}: the session does not see its own row"
         );
-        s.add(Ledger {
-            id: 0,
-            writer,
-            n: 2 * commits + 1,
-        });
+        s.add(row(2 * commits + 1));
         s.commit().await.map_err(|e| fail("commit", e))?;
         commits += 1;
     }
@@ -77,19 +68,10 @@ async fn concurrent_writers_never_see_busy(t: TestDb) -> TestResult {
         total += commits;
         // The ledger: each of this writer's commits is there, exactly once.
         for db in &databases {
-            let ns: Vec<i64> = db
-                .session()
-                .execute(
-                    select::<Ledger>()
-                        .filter(Ledger::WRITER.eq(w as i32))
-                        .order_by(Ledger::N.asc()),
-                )
-                .await?
-                .all()
-                .await?
-                .into_iter()
-                .map(|row| row.n)
-                .collect();
+            let mine = select::<Ledger>()
+                .filter(Ledger::WRITER.eq(w as i32))
+                .order_by(Ledger::N.asc());
+            let ns = map_rows(&mut db.session(), mine, |row| row.n).await?;
             assert_eq!(ns, (0..2 * commits).collect::<Vec<_>>(), "writer {w}");
         }
     }

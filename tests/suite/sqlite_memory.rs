@@ -7,7 +7,7 @@ use aludel::prelude::*;
 use tokio::sync::Barrier;
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::User;
+use crate::models::{User, map_rows};
 
 backend_tests!([sqlite_memory] memory_database_is_shared_by_every_connection);
 
@@ -47,15 +47,8 @@ async fn memory_database_is_shared_by_every_connection(t: TestDb) -> TestResult 
             s.add(User::new(format!("session-{i}"), None));
             s.commit().await?;
             written.wait().await;
-            let names: Vec<String> = s
-                .execute(select::<User>().order_by(User::USERNAME.asc()))
-                .await?
-                .all()
-                .await?
-                .into_iter()
-                .map(|u| u.username)
-                .collect();
-            Ok::<_, Error>(names)
+            let by_name = select::<User>().order_by(User::USERNAME.asc());
+            map_rows(&mut s, by_name, |u| u.username).await
         }));
     }
     let expected: Vec<String> = (0..SESSIONS).map(|i| format!("session-{i}")).collect();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aludel::QueryResult;
 use aludel::prelude::*;
 
-use crate::common::{TestDb, TestResult, backend_tests, memory_heavy, resident_bytes};
+use crate::common::{MemoryGrowth, TestDb, TestResult, backend_tests, memory_heavy, read_slowly};
 use crate::models::StreamRow;
 
 backend_tests!(
@@ -48,36 +48,27 @@ async fn streaming_100k_rows_keeps_memory_flat(t: TestDb) -> TestResult {
     // breaking the stream on purpose: reading every row before handing any
     // over, or an unbounded channel, grew 20 to 40 MiB over this baseline;
     // the real stream grows by nothing.
-    let baseline = resident_bytes()?;
-    let mut peak = baseline;
+    let mut memory = MemoryGrowth::start()?;
     let started = Instant::now();
     let mut s = db.session();
-    let mut stream = s.scalars(select::<StreamRow>()).await?;
-    let mut count = 0;
+    let stream = s.scalars(select::<StreamRow>()).await?;
     let mut seq_sum = 0;
-    while let Some(row) = stream.try_next().await? {
+    // A slow reader: the database side must wait for it, not read ahead.
+    let pause = Duration::from_millis(500);
+    let count = read_slowly(stream, pause, &mut memory, |row: StreamRow| {
         assert_eq!(row.payload.len(), PAYLOAD);
-        count += 1;
         seq_sum += row.seq;
-        if count == 1_000 {
-            // A slow reader: the database side must wait for it, not read ahead.
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        if count % 5_000 == 0 {
-            peak = peak.max(resident_bytes()?);
-        }
-    }
-    drop(stream);
-    peak = peak.max(resident_bytes()?);
-    let growth = peak.saturating_sub(baseline);
+    })
+    .await?;
+    let growth = memory.growth();
     println!(
         "{:?}: inserted {BIG} rows in {inserted:?}, streamed them in {:?}; resident {} MiB, grew {} KiB while streaming",
         t.backend(),
         started.elapsed(),
-        baseline >> 20,
+        memory.baseline() >> 20,
         growth >> 10,
     );
-    assert_eq!(count, BIG);
+    assert_eq!(count, BIG as u64);
     assert_eq!(seq_sum, BIG * (BIG - 1) / 2, "every row exactly once");
     assert!(
         growth < MAX_GROWTH,

@@ -24,19 +24,20 @@ fn user_table(db: &Database) -> String {
     quoted
 }
 
-async fn seeded(t: &TestDb) -> Result<Database, Error> {
+/// The test's database with three users, and the name of their table.
+async fn seeded(t: &TestDb) -> Result<(Database, String), Error> {
     let db = t.database().await?;
     let mut s = db.session();
     s.add(User::new("ada", Some("ada@example.com")));
     s.add(User::new("grace", None));
     s.add(User::new("it's:colon", Some(":not_a_bind")));
     s.commit().await?;
-    Ok(db)
+    let table = user_table(&db);
+    Ok((db, table))
 }
 
 async fn text_binds_and_maps_rows(t: TestDb) -> TestResult {
-    let db = seeded(&t).await?;
-    let table = user_table(&db);
+    let (db, table) = seeded(&t).await?;
     let mut s = db.session();
 
     let users: Vec<User> = s
@@ -113,8 +114,7 @@ async fn text_binds_and_maps_rows(t: TestDb) -> TestResult {
 }
 
 async fn text_leaves_quotes_and_comments_alone(t: TestDb) -> TestResult {
-    let db = seeded(&t).await?;
-    let table = user_table(&db);
+    let (db, table) = seeded(&t).await?;
     let mut s = db.session();
     // `:colon` and `:not_a_bind` sit inside string literals, `:x` and `:y`
     // inside comments: none of them is a bind, and none needs a value.
@@ -144,8 +144,7 @@ async fn text_leaves_quotes_and_comments_alone(t: TestDb) -> TestResult {
 }
 
 async fn text_bind_mistakes_fail_before_sending(t: TestDb) -> TestResult {
-    let db = seeded(&t).await?;
-    let table = user_table(&db);
+    let (db, table) = seeded(&t).await?;
     let mut s = db.session();
 
     let missing = s
@@ -187,8 +186,7 @@ async fn text_bind_mistakes_fail_before_sending(t: TestDb) -> TestResult {
 }
 
 async fn text_writes_join_the_session_transaction(t: TestDb) -> TestResult {
-    let db = seeded(&t).await?;
-    let table = user_table(&db);
+    let (db, table) = seeded(&t).await?;
     let mut s = db.session();
     let updated = s
         .execute_text(

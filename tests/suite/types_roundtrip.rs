@@ -6,28 +6,14 @@
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests, memory_heavy};
-use crate::models::{AllTypes, X};
+use crate::models::{AllTypes, X, all_rows};
 
 backend_tests!(every_type_round_trips);
 
 const INJECTION: &str = "'; DROP TABLE x;--";
 
 fn rows() -> Vec<AllTypes> {
-    let none = AllTypes {
-        id: 0,
-        int: 0,
-        big: 0,
-        real: 0.0,
-        flag: false,
-        text: String::new(),
-        bytes: Vec::new(),
-        opt_int: None,
-        opt_big: None,
-        opt_real: None,
-        opt_flag: None,
-        opt_text: None,
-        opt_bytes: None,
-    };
+    let none = AllTypes::default();
     vec![
         AllTypes {
             int: i32::MIN,
@@ -90,6 +76,14 @@ fn rows() -> Vec<AllTypes> {
     ]
 }
 
+/// `None` for a `Some`, and `Some(value)` for a `None`.
+fn flipped<T: Clone>(option: &Option<T>, value: &T) -> Option<T> {
+    match option {
+        Some(_) => None,
+        None => Some(value.clone()),
+    }
+}
+
 async fn every_type_round_trips(t: TestDb) -> TestResult {
     // The 1 MiB values are copied a few times over.
     let _alone = memory_heavy().await;
@@ -110,12 +104,8 @@ async fn every_type_round_trips(t: TestDb) -> TestResult {
     for row in &expected {
         assert_eq!(&check.get_or_404::<AllTypes>(row.id).await?, row);
     }
-    let all = check
-        .execute(select::<AllTypes>().order_by(AllTypes::ID.asc()))
-        .await?
-        .all()
-        .await?;
-    assert_eq!(all, expected);
+    let by_id = || select::<AllTypes>().order_by(AllTypes::ID.asc());
+    assert_eq!(all_rows(&mut check, by_id()).await?, expected);
 
     // Filters bind the same values and find the same rows.
     let ids = |rows: Vec<AllTypes>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
@@ -157,47 +147,18 @@ async fn every_type_round_trips(t: TestDb) -> TestResult {
     for row in &expected {
         let mut changed = u.get_or_404::<AllTypes>(row.id).await?;
         changed.text = row.opt_text.clone().unwrap_or_else(|| "was NULL".into());
-        changed.opt_int = if row.opt_int.is_some() {
-            None
-        } else {
-            Some(row.int)
-        };
-        changed.opt_big = if row.opt_big.is_some() {
-            None
-        } else {
-            Some(row.big)
-        };
-        changed.opt_real = if row.opt_real.is_some() {
-            None
-        } else {
-            Some(row.real)
-        };
-        changed.opt_flag = if row.opt_flag.is_some() {
-            None
-        } else {
-            Some(row.flag)
-        };
-        changed.opt_text = if row.opt_text.is_some() {
-            None
-        } else {
-            Some(row.text.clone())
-        };
-        changed.opt_bytes = if row.opt_bytes.is_some() {
-            None
-        } else {
-            Some(row.bytes.clone())
-        };
+        changed.opt_int = flipped(&row.opt_int, &row.int);
+        changed.opt_big = flipped(&row.opt_big, &row.big);
+        changed.opt_real = flipped(&row.opt_real, &row.real);
+        changed.opt_flag = flipped(&row.opt_flag, &row.flag);
+        changed.opt_text = flipped(&row.opt_text, &row.text);
+        changed.opt_bytes = flipped(&row.opt_bytes, &row.bytes);
         changed.flag = !row.flag;
         u.add(changed.clone());
         swapped.push(changed);
     }
     u.commit().await?;
-    let all = check
-        .execute(select::<AllTypes>().order_by(AllTypes::ID.asc()))
-        .await?
-        .all()
-        .await?;
-    assert_eq!(all, swapped);
+    assert_eq!(all_rows(&mut check, by_id()).await?, swapped);
 
     // The hostile strings were values, never SQL.
     assert_eq!(

@@ -4,7 +4,7 @@
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests};
-use crate::models::{Tag, User};
+use crate::models::{Tag, User, committed_key};
 
 backend_tests!(
     add_and_commit_returns_keys_in_add_order,
@@ -110,10 +110,7 @@ async fn explicit_keys_insert_with_that_key(t: TestDb) -> TestResult {
 /// username and commits. A's UPDATE touches the username only, so B's email stays.
 async fn changed_loaded_row_updates_only_changed_columns(t: TestDb) -> TestResult {
     let db = t.database().await?;
-    let mut seed = db.session();
-    let ada = seed.add(User::new("ada", Some("ada@example.com")));
-    seed.commit().await?;
-    let id = ada.key().ok_or("no key")?;
+    let id = committed_key(&db, User::new("ada", Some("ada@example.com"))).await?;
 
     let mut a = db.session();
     let mut by_a = a.get_or_404::<User>(id).await?;
@@ -206,10 +203,7 @@ async fn changed_row_loaded_elsewhere_is_updated(t: TestDb) -> TestResult {
 /// commit succeeds and writes nothing.
 async fn unchanged_row_added_back_commits_nothing(t: TestDb) -> TestResult {
     let db = t.database().await?;
-    let mut seed = db.session();
-    let added = seed.add(User::new("ada", Some("ada@example.com")));
-    seed.commit().await?;
-    let id = added.key().ok_or("no key")?;
+    let id = committed_key(&db, User::new("ada", Some("ada@example.com"))).await?;
 
     let mut s = db.session();
     let ada = s.get_or_404::<User>(id).await?;
