@@ -1,23 +1,51 @@
 //! A workload runner: aludel against the plain driver underneath it, doing
-//! the same work in the same run.
+//! the same work in the same run, on SQLite, PostgreSQL or MySQL/MariaDB.
 //!
 //! ```sh
+//! # SQLite (files in a temporary folder), the default:
 //! cargo run --release --example workload
 //! cargo run --release --example workload -- --rows 100000 --lookups 10000 --repeats 5
 //! cargo run --release --example workload -- --uri sqlite://      # in memory
 //! cargo run --release --example workload -- --runtime current-thread
 //! cargo run --release --example workload -- --only lookup,memory
+//! # PostgreSQL, against tokio-postgres (feature `postgres`):
+//! cargo run --release --features postgres --example workload -- \
+//!     --uri postgres://postgres@127.0.0.1:5432/test
+//! # MySQL or MariaDB, against mysql_async (feature `mysql`):
+//! cargo run --release --features mysql --example workload -- \
+//!     --uri mysql://root@127.0.0.1:3306/test
+//! # or any of them with every backend built in:
+//! cargo run --release --all-features --example workload -- --uri ...
 //! ```
 //!
 //! It measures, each `--repeats` times (default 5), and prints the median:
 //!
 //! - **bulk insert** of `--rows` users (default 100,000): aludel's `add_all`
-//!   and one `commit`, against rusqlite's prepared `INSERT` run once per row
-//!   in one transaction (the fastest idiomatic way), and against one
-//!   multi-row `INSERT ... RETURNING` per 16,383 rows (what aludel sends).
-//!   Every run starts on a fresh, empty database.
+//!   and one `commit`, against the raw driver inserting the same rows in one
+//!   transaction and reading their keys back, in each way it offers:
+//!   - every driver: one prepared single-row `INSERT` run once per row,
+//!     each waited for (`prepared loop`), and multi-row `INSERT ...
+//!     RETURNING id` statements of 1,000 rows, each shape prepared once
+//!     (`multi-row RETURNING`): what aludel sends (it caps multi-row
+//!     INSERTs at 1,000 rows);
+//!   - tokio-postgres: the prepared single-row `INSERT ... RETURNING id`
+//!     for every row at once, pipelined on one connection (`prepared,
+//!     pipelined`); its multi-row statements are pipelined too, as aludel's
+//!     are;
+//!   - mysql_async: `exec_batch` of the prepared single-row `INSERT`
+//!     (`prepared batch`: one `COM_STMT_BULK_EXECUTE` on MariaDB, a
+//!     statement per row on MySQL), keys counted up from the first one the
+//!     server reports. Its multi-row statements go one after the other (the
+//!     protocol has no pipelining) and use `RETURNING` where the server has
+//!     it (MariaDB 10.5+), as aludel does; on MySQL they count keys up from
+//!     the first, where aludel falls back to one INSERT per row.
+//!
+//!   Every run starts on a fresh, empty `user` table.
 //! - **stream** of all rows: `session.scalars(select::<User>())` read to the
-//!   end, against a prepared rusqlite `SELECT` mapped row by row to `User`.
+//!   end, against a prepared `SELECT` read row by row into `User`s (rusqlite
+//!   `query_map`; tokio-postgres `query_raw` consumed as a stream;
+//!   mysql_async `query_iter`, the text protocol aludel uses for a query
+//!   without parameters).
 //! - **point lookups**: `--lookups` (default 10,000) `session.get::<User>(id)`
 //!   on one session and on a new session each time (as a web handler does),
 //!   against a prepared `SELECT ... WHERE id = ?`; in µs per lookup.
@@ -26,22 +54,45 @@
 //!   child process (this program, re-run with `--peak-child`). Linux only.
 //!   An in-memory database is filled by the child before it measures, and
 //!   the heap that filling grew and freed hides the stream's growth: trust
-//!   this line for file databases.
+//!   this line for file databases and servers.
 //!
 //! The table has one line per operation: aludel's figure, the raw driver's,
 //! and their ratio (above 1.00x, aludel is slower or bigger).
 //!
+//! # Where the data lives
+//!
 //! Without `--uri`, every database is a file in a fresh temporary folder,
-//! with the pragmas aludel sets (busy timeout, WAL, foreign keys). With
-//! `--uri`, aludel uses that database and **drops and recreates** the `user`
-//! table before each insert: give it a scratch database. The raw comparison
-//! exists for SQLite only for now (on files in a temporary folder, or in
-//! memory when the URI is); another driver (tokio-postgres, mysql_async) joins
-//! by implementing [`RawDriver`] and being named in [`raw_driver_for`].
+//! with the pragmas aludel sets (busy timeout, WAL, foreign keys); the raw
+//! side mirrors them. With a `sqlite://` URI, aludel uses that database and
+//! **drops and recreates** the `user` table before each insert: give it a
+//! scratch database.
+//!
+//! With a server URI (`postgres://`, `postgresql://`, `mysql://`,
+//! `mariadb://`) nothing outside the run's own namespaces is touched: the
+//! run creates a schema (PostgreSQL) or database (MySQL) called
+//! `aludel_workload_<pid>` for aludel and `aludel_workload_<pid>_raw` for
+//! the raw driver, and drops both at the end, also when it fails (not when
+//! it is killed: drop them by hand then). aludel reaches its schema through
+//! the URI option `search_path=<schema>` (leave that option out of the URI)
+//! and its database through the URI's path. The user needs the right to
+//! create schemas or databases. Server settings are never changed.
+//!
+//! The raw driver comes with the backend's feature (tokio-postgres and
+//! mysql_async are aludel's optional dependencies); built without it, a
+//! server URI stops at once, naming the feature to add. Another driver
+//! joins by implementing [`RawDriver`] and being named in
+//! [`Server::raw_driver`] (a server) or [`raw_driver_for`] and
+//! [`raw_driver_at`].
+//!
+//! # Runtimes
 //!
 //! The aludel side runs as a task on a tokio runtime (multi-threaded by
-//! default, as `#[tokio::main]` makes it), the way a request handler does;
-//! the raw side runs on the main thread, with no runtime in the way.
+//! default, as `#[tokio::main]` makes it), the way a request handler does.
+//! The raw side runs on the main thread: rusqlite with no runtime in the
+//! way, and the async drivers on a current-thread runtime of their own
+//! (their socket task and the caller on one thread, the cheapest way to
+//! drive them). On a server backend part of a ratio is therefore the
+//! runtime; `--runtime current-thread` puts aludel on the same footing.
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
@@ -215,13 +266,15 @@ fn run(args: &Args) -> BoxResult<()> {
     let scratch = tempfile::Builder::new()
         .prefix("aludel-workload-")
         .tempdir()?;
+    // Declared before the run, so dropped after it: a server's scratch
+    // namespaces go once every connection into them is closed.
     let target = Target::new(args.uri.clone(), scratch.path())?;
     let mut run = Run {
         raw: raw_driver_for(&target)?,
         rt: args.runtime()?,
         users: make_users(args.rows),
         ids: lookup_ids(args.lookups, args.rows),
-        target,
+        target: &target,
         args,
         table: Table::default(),
     };
@@ -242,7 +295,8 @@ fn run(args: &Args) -> BoxResult<()> {
     let reads_uri = run.target.uri("reads");
     let reads = [Operation::Stream, Operation::Lookup, Operation::Memory];
     if reads.into_iter().any(|op| args.wants(op)) {
-        // The peak-memory children read these too, when they are files.
+        // The peak-memory children read these too, when they are files or
+        // on a server.
         let db = run.load_reads(&reads_uri)?;
         if args.wants(Operation::Stream) {
             run.stream(&db)?;
@@ -250,7 +304,7 @@ fn run(args: &Args) -> BoxResult<()> {
         if args.wants(Operation::Lookup) {
             run.lookups(&db)?;
         }
-        db.close();
+        close(&run.rt, db);
     }
     if args.wants(Operation::Memory) {
         run.peak_memory(&reads_uri)?;
@@ -263,7 +317,7 @@ fn run(args: &Args) -> BoxResult<()> {
 /// they fill.
 struct Run<'a> {
     args: &'a Args,
-    target: Target,
+    target: &'a Target,
     rt: tokio::runtime::Runtime,
     raw: Option<Box<dyn RawDriver>>,
     users: Vec<User>,
@@ -272,42 +326,38 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Bulk inserts, each run on a fresh, empty database.
+    /// Bulk inserts, each run on a fresh, empty table (or database).
     fn bulk_insert(&mut self) -> BoxResult<()> {
+        let shapes = self.raw.as_ref().map_or(&[][..], |raw| raw.insert_shapes());
         let mut aludel = Vec::new();
-        let mut raw_prepared = Vec::new();
-        let mut raw_multi = Vec::new();
+        let mut raw: Vec<Vec<Duration>> = vec![Vec::new(); shapes.len()];
         for run in 0..self.args.repeats {
             let label = format!("insert-{run}");
             let db = on_runtime(&self.rt, connect(self.target.uri(&label)))?;
             let elapsed = on_runtime(&self.rt, aludel_bulk_insert(db.clone(), self.users.clone()));
-            db.close();
-            drop(db);
+            close(&self.rt, db);
             self.target.remove(&label);
             aludel.push(elapsed?);
-            if let Some(raw) = self.raw.as_mut() {
+            if let Some(driver) = self.raw.as_mut() {
                 let label = format!("raw-insert-{run}");
-                raw_prepared.push(raw.bulk_insert(
-                    &label,
-                    &self.users,
-                    InsertShape::PreparedPerRow,
-                )?);
-                raw_multi.push(raw.bulk_insert(&label, &self.users, InsertShape::MultiRow)?);
+                for (&shape, samples) in shapes.iter().zip(&mut raw) {
+                    samples.push(driver.bulk_insert(&label, &self.users, shape)?);
+                }
             }
         }
         let n = self.args.rows;
-        self.table.time(
-            &format!("bulk insert {n} rows (raw: prepared per row)"),
-            &aludel,
-            &raw_prepared,
-            None,
-        );
-        self.table.time(
-            &format!("bulk insert {n} rows (raw: multi-row RETURNING)"),
-            &aludel,
-            &raw_multi,
-            None,
-        );
+        if shapes.is_empty() {
+            self.table
+                .time(&format!("bulk insert {n} rows"), &aludel, &[], None);
+        }
+        for (shape, samples) in shapes.iter().zip(&raw) {
+            self.table.time(
+                &format!("bulk insert {n} rows (raw: {})", shape.describe()),
+                &aludel,
+                samples,
+                None,
+            );
+        }
         Ok(())
     }
 
@@ -403,6 +453,14 @@ impl Run<'_> {
     }
 }
 
+/// Closes `db`'s pool inside `rt`, where the drivers can say goodbye to the
+/// server (mysql_async spawns its `COM_QUIT` on the current runtime).
+fn close(rt: &tokio::runtime::Runtime, db: Database) {
+    let _guard = rt.enter();
+    db.close();
+    drop(db);
+}
+
 /// Runs `future` as a task on `rt`, as a request handler runs, and waits for it.
 fn on_runtime<T: Send + 'static>(
     rt: &tokio::runtime::Runtime,
@@ -448,15 +506,21 @@ fn lookup_ids(count: usize, rows: usize) -> Vec<i64> {
 // ---------------------------------------------------------------------------
 // Where the databases live
 
-/// The databases of the run: the user's URI, or files in a scratch folder.
+/// The databases of the run: files in a scratch folder, the user's SQLite
+/// URI, or scratch namespaces on the user's server.
 #[derive(Debug)]
 struct Target {
-    /// The URI the user gave; every label maps to it.
+    /// aludel's URI, for every label: the user's SQLite URI, or the URI of
+    /// aludel's scratch namespace on a server.
     fixed: Option<String>,
     scratch: PathBuf,
     /// The kind of SQLite database, which the raw side mirrors; `None` for
     /// a server backend.
     sqlite: Option<SqliteKind>,
+    /// A server backend's scratch namespaces, dropped with the target.
+    server: Option<ServerScratch>,
+    /// What the user gave, for the heading (the password hidden).
+    shown: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,25 +530,37 @@ enum SqliteKind {
 }
 
 impl Target {
-    fn new(fixed: Option<String>, scratch: &Path) -> BoxResult<Target> {
-        let sqlite = match &fixed {
-            None => Some(SqliteKind::File),
-            Some(uri) => {
-                let parsed = DatabaseUri::parse(uri)?;
-                match parsed.scheme() {
-                    "sqlite" => match parsed.sqlite_location(None)? {
-                        SqliteLocation::Memory => Some(SqliteKind::Memory),
-                        _ => Some(SqliteKind::File),
-                    },
-                    _ => None,
-                }
-            }
-        };
-        Ok(Target {
-            fixed,
+    /// Reads the URI and, for a server, creates the run's scratch namespaces.
+    fn new(given: Option<String>, scratch: &Path) -> BoxResult<Target> {
+        let mut target = Target {
+            fixed: None,
             scratch: scratch.to_path_buf(),
-            sqlite,
-        })
+            sqlite: Some(SqliteKind::File),
+            server: None,
+            shown: None,
+        };
+        let Some(uri) = given else {
+            return Ok(target);
+        };
+        let parsed = DatabaseUri::parse(&uri)?;
+        target.shown = Some(parsed.to_string());
+        target.sqlite = match parsed.scheme() {
+            "sqlite" => match parsed.sqlite_location(None)? {
+                SqliteLocation::Memory => Some(SqliteKind::Memory),
+                _ => Some(SqliteKind::File),
+            },
+            _ => None,
+        };
+        target.fixed = Some(match Server::of(parsed.scheme()) {
+            Some(server) => {
+                let scratch = ServerScratch::create(server, uri.trim())?;
+                let aludel_uri = scratch.aludel_uri()?;
+                target.server = Some(scratch);
+                aludel_uri
+            }
+            None => uri,
+        });
+        Ok(target)
     }
 
     /// The aludel URI for the database called `label`.
@@ -508,12 +584,160 @@ impl Target {
     }
 
     fn describe(&self) -> String {
-        match &self.fixed {
-            None => format!("sqlite files in {}", self.scratch.display()),
-            Some(uri) => DatabaseUri::parse(uri)
-                .map_or_else(|_| "the given URI".to_owned(), |u| u.to_string()),
+        match (&self.shown, &self.server) {
+            (None, _) => format!("sqlite files in {}", self.scratch.display()),
+            (Some(shown), None) => shown.clone(),
+            (Some(shown), Some(server)) => format!(
+                "{shown}, scratch {} `{}` (raw: `{}`)",
+                server.server.namespace(),
+                server.name,
+                server.raw_name()
+            ),
         }
     }
+}
+
+/// A server backend. Its raw driver, and the scratch namespaces made with
+/// it, come with the backend's feature; without it, module [`pg`] or [`my`]
+/// is a stub that says which feature to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Postgres,
+    MySql,
+}
+
+impl Server {
+    /// The server backend for `scheme`; `None` for SQLite (and for schemes
+    /// aludel does not know, which `Database::connect` reports).
+    fn of(scheme: &str) -> Option<Server> {
+        match scheme {
+            "postgres" | "postgresql" => Some(Server::Postgres),
+            "mysql" | "mariadb" => Some(Server::MySql),
+            _ => None,
+        }
+    }
+
+    /// What a scratch namespace is on this server.
+    fn namespace(self) -> &'static str {
+        match self {
+            Server::Postgres => "schema",
+            Server::MySql => "database",
+        }
+    }
+
+    /// The raw driver, connected to `uri`.
+    fn raw_driver(self, uri: &str) -> BoxResult<Box<dyn RawDriver>> {
+        match self {
+            Server::Postgres => pg::driver(uri),
+            Server::MySql => my::driver(uri),
+        }
+    }
+}
+
+/// The run's own namespaces on a shared server: a schema (PostgreSQL) or a
+/// database (MySQL) for aludel, and one for the raw driver. Created empty,
+/// and dropped with everything in them when this is dropped.
+#[derive(Debug)]
+struct ServerScratch {
+    server: Server,
+    /// The URI the user gave: the server, the credentials, the options.
+    base: String,
+    /// aludel's namespace; the raw driver's is [`raw_name`](Self::raw_name).
+    name: String,
+}
+
+impl ServerScratch {
+    fn create(server: Server, base: &str) -> BoxResult<ServerScratch> {
+        let scratch = ServerScratch {
+            server,
+            base: base.to_owned(),
+            name: format!("aludel_workload_{}", std::process::id()),
+        };
+        // Checked before anything is created.
+        scratch.aludel_uri()?;
+        // On failure, dropping `scratch` drops whatever was created.
+        let names = scratch.names();
+        match server {
+            Server::Postgres => pg::create_schemas(base, &names)?,
+            Server::MySql => my::create_databases(base, &names)?,
+        }
+        Ok(scratch)
+    }
+
+    fn raw_name(&self) -> String {
+        format!("{}_raw", self.name)
+    }
+
+    fn names(&self) -> [String; 2] {
+        [self.name.clone(), self.raw_name()]
+    }
+
+    /// The URI of namespace `name` on the server.
+    fn uri_of(&self, name: &str) -> BoxResult<String> {
+        match self.server {
+            Server::Postgres => with_option(&self.base, "search_path", name),
+            Server::MySql => with_database(&self.base, name),
+        }
+    }
+
+    fn aludel_uri(&self) -> BoxResult<String> {
+        self.uri_of(&self.name)
+    }
+
+    fn raw_uri(&self) -> BoxResult<String> {
+        self.uri_of(&self.raw_name())
+    }
+}
+
+impl Drop for ServerScratch {
+    fn drop(&mut self) {
+        let names = self.names();
+        let dropped = match self.server {
+            Server::Postgres => pg::drop_schemas(&self.base, &names),
+            Server::MySql => my::drop_databases(&self.base, &names),
+        };
+        if let Err(e) = dropped {
+            eprintln!(
+                "workload: could not drop the scratch {}s {names:?}; drop them by hand: {e}",
+                self.server.namespace()
+            );
+        }
+    }
+}
+
+/// `base` with option `name=value` added; refused when `base` has it already.
+fn with_option(base: &str, name: &str, value: &str) -> BoxResult<String> {
+    if DatabaseUri::parse(base)?.option(name).is_some() {
+        return Err(format!(
+            "leave `{name}` out of the URI: the workload sets it to a scratch namespace of its own"
+        )
+        .into());
+    }
+    let separator = match base.find('?') {
+        None => "?",
+        Some(_) if base.ends_with(['?', '&']) => "",
+        Some(_) => "&",
+    };
+    Ok(format!("{base}{separator}{name}={value}"))
+}
+
+/// `base` with its path (the database) replaced by `database`. The
+/// authority ends at the first `/` or `?`, as aludel reads a URI.
+fn with_database(base: &str, database: &str) -> BoxResult<String> {
+    let (scheme, rest) = base.split_once("://").ok_or("the URI has no `scheme://`")?;
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let query = tail.find('?').map_or("", |at| &tail[at..]);
+    Ok(format!("{scheme}://{authority}/{database}{query}"))
+}
+
+/// The error of a server entry point built without its feature.
+#[cfg(not(all(feature = "postgres", feature = "mysql")))]
+fn missing_feature(feature: &str) -> Box<dyn StdError + Send + Sync> {
+    format!(
+        "this needs the `{feature}` feature: \
+         cargo run --release --features {feature} --example workload -- --uri ..."
+    )
+    .into()
 }
 
 fn remove_database_file(path: &Path) {
@@ -595,26 +819,55 @@ async fn aludel_lookups(
 // The raw side
 
 /// How the raw side writes a bulk insert.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InsertShape {
-    /// One prepared single-row INSERT, run once per row, in one transaction.
+    /// One prepared single-row INSERT, run once per row, each waited for.
     PreparedPerRow,
-    /// Multi-row `INSERT ... RETURNING id`, as many rows per statement as the
-    /// bind-parameter limit allows (what aludel sends).
+    /// One prepared single-row `INSERT ... RETURNING id` for every row at
+    /// once, pipelined on the connection (tokio-postgres).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Pipelined,
+    /// The prepared single-row INSERT given every row in one `exec_batch`
+    /// (mysql_async).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    Batch,
+    /// Multi-row `INSERT ... RETURNING id` of [`ROWS_PER_INSERT`] rows each
+    /// (what aludel sends), each statement prepared once.
     MultiRow,
 }
+
+impl InsertShape {
+    fn describe(self) -> &'static str {
+        match self {
+            InsertShape::PreparedPerRow => "prepared loop",
+            InsertShape::Pipelined => "prepared, pipelined",
+            InsertShape::Batch => "prepared batch",
+            InsertShape::MultiRow => "multi-row RETURNING",
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: aludel's cap (`MAX_ROWS_PER_INSERT`), so the
+/// raw side sends the statements aludel sends.
+const ROWS_PER_INSERT: usize = 1_000;
 
 /// A plain driver doing what aludel does, for comparison.
 ///
 /// Methods are blocking and return the time of the work alone; an async
 /// driver (tokio-postgres, mysql_async) blocks on a runtime of its own inside
-/// them. Add one by implementing this and naming it in [`raw_driver_for`].
+/// them. Add one by implementing this and naming it in
+/// [`Server::raw_driver`] (a server backend) or in [`raw_driver_for`] and
+/// [`raw_driver_at`].
 trait RawDriver {
     /// The driver's name, for the heading.
     fn name(&self) -> &'static str;
 
-    /// On a fresh, empty `user` table (its database called `label`), inserts
-    /// `users` in one transaction and reads their keys; times it.
+    /// The ways it bulk-inserts, one table line each.
+    fn insert_shapes(&self) -> &'static [InsertShape];
+
+    /// On a fresh, empty `user` table (its database called `label`, where
+    /// each insert has a database of its own), inserts `users` in one
+    /// transaction and reads their keys; times it.
     fn bulk_insert(
         &mut self,
         label: &str,
@@ -625,6 +878,11 @@ trait RawDriver {
     /// Makes the database the reads run against, holding `users`.
     fn load_reads(&mut self, users: &[User]) -> BoxResult<()>;
 
+    /// In a peak-memory child (the driver made by [`raw_driver_at`]): gets
+    /// the reads database ready to stream, filled with `rows` users if it
+    /// does not hold them yet (an in-memory one starts empty).
+    fn reopen_reads(&mut self, rows: usize) -> BoxResult<()>;
+
     /// Reads every row of the reads database into `User`s; times it and
     /// counts the rows.
     fn stream_all(&mut self) -> BoxResult<(Duration, usize)>;
@@ -632,17 +890,68 @@ trait RawDriver {
     /// Looks up every id by primary key; times it.
     fn lookups(&mut self, ids: &[i64]) -> BoxResult<Duration>;
 
-    /// How a child process (`--raw-db`) opens the reads database again.
+    /// Where a child process (`--raw-db`) finds the reads database again;
+    /// [`raw_driver_at`] reads it.
     fn reads_location(&self) -> String;
 }
 
-/// The raw driver for the target's backend, if there is one yet.
+/// The raw driver for the target's backend, if there is one.
 fn raw_driver_for(target: &Target) -> BoxResult<Option<Box<dyn RawDriver>>> {
-    Ok(match target.sqlite {
-        Some(kind) => Some(Box::new(RawSqlite::new(target.scratch.clone(), kind))),
-        None => None,
-    })
+    if let Some(kind) = target.sqlite {
+        return Ok(Some(Box::new(RawSqlite::new(target.scratch.clone(), kind))));
+    }
+    match &target.server {
+        Some(scratch) => Ok(Some(scratch.server.raw_driver(&scratch.raw_uri()?)?)),
+        None => Ok(None),
+    }
 }
+
+/// The raw driver for a `--raw-db` location, in a peak-memory child: a
+/// server URI, else a SQLite file path (or `:memory:`).
+fn raw_driver_at(location: &str) -> BoxResult<Box<dyn RawDriver>> {
+    if !location.contains("://") {
+        return Ok(Box::new(RawSqlite::at(location)));
+    }
+    match Server::of(DatabaseUri::parse(location)?.scheme()) {
+        Some(server) => server.raw_driver(location),
+        None => Err("--raw-db names no server backend".into()),
+    }
+}
+
+/// Checks the keys a raw insert read back: `1..=expected`, in order.
+fn check_keys(keys: &[i64], expected: usize) -> BoxResult<()> {
+    let last = keys.last().copied();
+    if keys.len() != expected || last != Some(expected as i64) {
+        return Err(format!(
+            "raw insert: {} keys, the last {last:?}; expected {expected}",
+            keys.len()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `INSERT INTO <into> VALUES (p, p), ...` for `rows` rows of two columns
+/// (`into` names the table and the columns), with `placeholder(i)` writing
+/// the `i`-th parameter (from 1), and `RETURNING <returning>` if given.
+fn multi_row_insert(
+    into: &str,
+    rows: usize,
+    placeholder: impl Fn(usize) -> String,
+    returning: Option<&str>,
+) -> String {
+    let mut sql = format!("INSERT INTO {into} VALUES ");
+    for row in 0..rows {
+        let (a, b) = (placeholder(2 * row + 1), placeholder(2 * row + 2));
+        let _ = write!(sql, "{}({a}, {b})", if row == 0 { "" } else { ", " });
+    }
+    if let Some(returning) = returning {
+        let _ = write!(sql, " RETURNING {returning}");
+    }
+    sql
+}
+
+// --- SQLite -----------------------------------------------------------------
 
 /// Plain rusqlite with aludel's pragmas, on files in the scratch folder (or
 /// in memory).
@@ -650,14 +959,14 @@ struct RawSqlite {
     scratch: PathBuf,
     kind: SqliteKind,
     reads: Option<rusqlite::Connection>,
+    /// In a child: the reads database's path (or `:memory:`).
+    reads_at: Option<String>,
 }
 
 const RAW_CREATE: &str = r#"CREATE TABLE "user" ("id" INTEGER PRIMARY KEY, "username" TEXT UNIQUE NOT NULL, "email" TEXT)"#;
 const RAW_SELECT: &str = r#"SELECT "id", "username", "email" FROM "user""#;
 const RAW_GET: &str = r#"SELECT "id", "username", "email" FROM "user" WHERE "id" = ?"#;
 const RAW_INSERT: &str = r#"INSERT INTO "user" ("username", "email") VALUES (?, ?)"#;
-/// SQLite's bind-parameter limit (since 3.32), as aludel's dialect has it.
-const SQLITE_MAX_PARAMS: usize = 32_766;
 
 impl RawSqlite {
     fn new(scratch: PathBuf, kind: SqliteKind) -> Self {
@@ -665,6 +974,21 @@ impl RawSqlite {
             scratch,
             kind,
             reads: None,
+            reads_at: None,
+        }
+    }
+
+    /// The reads database at `location`, for a peak-memory child.
+    fn at(location: &str) -> Self {
+        let (kind, scratch) = if location == ":memory:" {
+            (SqliteKind::Memory, PathBuf::new())
+        } else {
+            let folder = Path::new(location).parent().map(Path::to_path_buf);
+            (SqliteKind::File, folder.unwrap_or_default())
+        };
+        RawSqlite {
+            reads_at: Some(location.to_owned()),
+            ..RawSqlite::new(scratch, kind)
         }
     }
 
@@ -703,7 +1027,7 @@ impl RawSqlite {
         conn: &mut rusqlite::Connection,
         users: &[User],
         shape: InsertShape,
-    ) -> rusqlite::Result<Vec<i64>> {
+    ) -> BoxResult<Vec<i64>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut keys = Vec::with_capacity(users.len());
         match shape {
@@ -714,14 +1038,15 @@ impl RawSqlite {
                 }
             }
             InsertShape::MultiRow => {
-                for chunk in users.chunks(SQLITE_MAX_PARAMS / 2) {
-                    let mut sql =
-                        String::from(r#"INSERT INTO "user" ("username", "email") VALUES "#);
-                    for i in 0..chunk.len() {
-                        sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
-                    }
-                    sql.push_str(r#" RETURNING "id""#);
-                    let mut insert = tx.prepare(&sql)?;
+                for chunk in users.chunks(ROWS_PER_INSERT) {
+                    let sql = multi_row_insert(
+                        r#""user" ("username", "email")"#,
+                        chunk.len(),
+                        |_| "?".to_owned(),
+                        Some(r#""id""#),
+                    );
+                    // aludel caches its statements too.
+                    let mut insert = tx.prepare_cached(&sql)?;
                     let params = chunk.iter().flat_map(|u| {
                         [
                             &u.username as &dyn rusqlite::ToSql,
@@ -734,6 +1059,7 @@ impl RawSqlite {
                     }
                 }
             }
+            other => return Err(format!("rusqlite has no {other:?} insert").into()),
         }
         tx.commit()?;
         Ok(keys)
@@ -759,6 +1085,10 @@ impl RawDriver for RawSqlite {
         "raw: rusqlite"
     }
 
+    fn insert_shapes(&self) -> &'static [InsertShape] {
+        &[InsertShape::PreparedPerRow, InsertShape::MultiRow]
+    }
+
     fn bulk_insert(
         &mut self,
         label: &str,
@@ -769,14 +1099,7 @@ impl RawDriver for RawSqlite {
         let start = Instant::now();
         let keys = Self::insert(&mut conn, users, shape)?;
         let elapsed = start.elapsed();
-        if keys.last().copied() != Some(users.len() as i64) {
-            return Err(format!(
-                "raw insert: last key {:?}, expected {}",
-                keys.last(),
-                users.len()
-            )
-            .into());
-        }
+        check_keys(&keys, users.len())?;
         drop(conn);
         if self.kind == SqliteKind::File {
             remove_database_file(&self.path(label));
@@ -791,10 +1114,32 @@ impl RawDriver for RawSqlite {
         Ok(())
     }
 
+    fn reopen_reads(&mut self, rows: usize) -> BoxResult<()> {
+        let location = self.reads_at.clone().ok_or("no --raw-db location")?;
+        let mut conn = Self::open(&location)?;
+        // Two point lookups tell a filled table without warming SQLite's
+        // page cache the way a COUNT(*) scan would.
+        let last = rows as i64;
+        let exists = |id: i64| conn.query_row(RAW_GET, [id], Self::to_user).is_ok();
+        let filled = exists(last) && !exists(last + 1);
+        if !filled {
+            conn.execute_batch(r#"DROP TABLE IF EXISTS "user""#)?;
+            conn.execute_batch(RAW_CREATE)?;
+            Self::insert(&mut conn, &make_users(rows), InsertShape::PreparedPerRow)?;
+        }
+        self.reads = Some(conn);
+        Ok(())
+    }
+
     fn stream_all(&mut self) -> BoxResult<(Duration, usize)> {
         let conn = self.reads()?;
         let start = Instant::now();
-        let seen = stream_raw(conn)?;
+        let mut select = conn.prepare_cached(RAW_SELECT)?;
+        let mut seen = 0;
+        for user in select.query_map([], Self::to_user)? {
+            black_box(user?);
+            seen += 1;
+        }
         Ok((start.elapsed(), seen))
     }
 
@@ -817,15 +1162,719 @@ impl RawDriver for RawSqlite {
     }
 }
 
-/// Reads every user with a prepared statement, one `User` at a time.
-fn stream_raw(conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
-    let mut select = conn.prepare_cached(RAW_SELECT)?;
-    let mut seen = 0;
-    for user in select.query_map([], RawSqlite::to_user)? {
-        black_box(user?);
-        seen += 1;
+// --- PostgreSQL ---------------------------------------------------------------
+
+/// tokio-postgres on a current-thread runtime of its own, in the raw
+/// driver's scratch schema.
+#[cfg(feature = "postgres")]
+mod pg {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    use aludel::uri::DatabaseUri;
+    use futures::TryStreamExt as _;
+    use futures::future::try_join_all;
+    use tokio_postgres::types::ToSql;
+    use tokio_postgres::{Client, Config, NoTls, Statement};
+
+    use super::{
+        BoxResult, InsertShape, ROWS_PER_INSERT, RawDriver, User, check_keys, make_users,
+        multi_row_insert,
+    };
+
+    /// The table aludel's `create_all` makes for `User` on PostgreSQL.
+    const CREATE: &str = r#"CREATE TABLE "user" ("id" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "username" TEXT UNIQUE NOT NULL, "email" TEXT)"#;
+    const SELECT: &str = r#"SELECT "id", "username", "email" FROM "user""#;
+    const GET: &str = r#"SELECT "id", "username", "email" FROM "user" WHERE "id" = $1"#;
+    const INSERT: &str =
+        r#"INSERT INTO "user" ("username", "email") VALUES ($1, $2) RETURNING "id""#;
+
+    type Param<'a> = &'a (dyn ToSql + Sync);
+
+    /// The raw driver, connected to `uri`.
+    pub(crate) fn driver(uri: &str) -> BoxResult<Box<dyn RawDriver>> {
+        Ok(Box::new(RawPostgres::connect(uri)?))
     }
-    Ok(seen)
+
+    /// Creates each schema in `names`, empty (dropping any left by an
+    /// earlier run with the same process id).
+    pub(crate) fn create_schemas(base: &str, names: &[String]) -> BoxResult<()> {
+        let mut sql = String::new();
+        for name in names {
+            sql.push_str(&format!(
+                r#"DROP SCHEMA IF EXISTS "{name}" CASCADE; CREATE SCHEMA "{name}"; "#
+            ));
+        }
+        admin(base, &sql)
+    }
+
+    /// Drops each schema in `names` with everything in it.
+    pub(crate) fn drop_schemas(base: &str, names: &[String]) -> BoxResult<()> {
+        let sql: String = names
+            .iter()
+            .map(|name| format!(r#"DROP SCHEMA IF EXISTS "{name}" CASCADE; "#))
+            .collect();
+        admin(base, &sql)
+    }
+
+    /// Runs `sql` on a connection of its own to the database `base` names.
+    fn admin(base: &str, sql: &str) -> BoxResult<()> {
+        let rt = runtime()?;
+        rt.block_on(async {
+            let (client, connection) = config(base)?.connect(NoTls).await?;
+            let driver = tokio::spawn(connection);
+            client.batch_execute(sql).await?;
+            drop(client);
+            driver.await??;
+            Ok(())
+        })
+    }
+
+    fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+
+    /// The connection parameters of an aludel `postgres://` URI, with the
+    /// defaults aludel applies; its `search_path` becomes the session's.
+    fn config(uri: &str) -> BoxResult<Config> {
+        let uri = DatabaseUri::parse(uri)?;
+        let mut config = Config::new();
+        let user = match uri.username() {
+            Some(user) => user.to_owned(),
+            None => ["USER", "LOGNAME", "USERNAME"]
+                .iter()
+                .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| "postgres".to_owned()),
+        };
+        config
+            .user(&user)
+            .host(uri.host().unwrap_or("localhost"))
+            .port(uri.port().unwrap_or(5432))
+            .application_name("aludel-workload-raw");
+        if let Some(password) = uri.password() {
+            config.password(password);
+        }
+        if let Some(database) = uri.database().filter(|d| !d.is_empty()) {
+            config.dbname(database);
+        }
+        if let Some(schema) = uri.option("search_path") {
+            config.options(format!(r#"-c search_path="{schema}""#));
+        }
+        Ok(config)
+    }
+
+    /// The prepared statements of the reads.
+    struct Reads {
+        select: Statement,
+        get: Statement,
+    }
+
+    pub(crate) struct RawPostgres {
+        /// The URI it connected to, for `reads_location`.
+        uri: String,
+        client: Client,
+        reads: Option<Reads>,
+        /// Runs the socket task while a method blocks on it.
+        rt: tokio::runtime::Runtime,
+    }
+
+    impl RawPostgres {
+        pub(crate) fn connect(uri: &str) -> BoxResult<RawPostgres> {
+            let rt = runtime()?;
+            let (client, connection) = rt.block_on(config(uri)?.connect(NoTls))?;
+            // Its errors come back through the client.
+            rt.spawn(connection);
+            Ok(RawPostgres {
+                uri: uri.to_owned(),
+                client,
+                reads: None,
+                rt,
+            })
+        }
+
+        /// An empty `user` table.
+        fn fresh(&mut self) -> BoxResult<()> {
+            self.reads = None;
+            let sql = format!(r#"DROP TABLE IF EXISTS "user"; {CREATE}"#);
+            self.rt.block_on(self.client.batch_execute(&sql))?;
+            Ok(())
+        }
+
+        fn prepare_reads(&mut self) -> BoxResult<()> {
+            let client = &self.client;
+            let (select, get) = self.rt.block_on(async {
+                tokio::try_join!(client.prepare(SELECT), client.prepare(GET))
+            })?;
+            self.reads = Some(Reads { select, get });
+            Ok(())
+        }
+
+        fn reads(&self) -> BoxResult<&Reads> {
+            self.reads
+                .as_ref()
+                .ok_or_else(|| "the reads table is not loaded".into())
+        }
+    }
+
+    /// Inserts `users` in one transaction, shaped as `shape`; their keys.
+    async fn insert(
+        client: &mut Client,
+        users: &[User],
+        shape: InsertShape,
+    ) -> BoxResult<Vec<i64>> {
+        let tx = client.transaction().await?;
+        let keys = match shape {
+            InsertShape::PreparedPerRow => {
+                let insert = tx.prepare(INSERT).await?;
+                let mut keys = Vec::with_capacity(users.len());
+                for user in users {
+                    let row = tx
+                        .query_one(&insert, &[&user.username, &user.email])
+                        .await?;
+                    keys.push(row.try_get(0)?);
+                }
+                keys
+            }
+            InsertShape::Pipelined => {
+                // Every request is written before the first answer is
+                // awaited: tokio-postgres pipelines futures polled together.
+                let insert = tx.prepare(INSERT).await?;
+                let (tx, insert) = (&tx, &insert);
+                let rows = try_join_all(users.iter().map(|user| async move {
+                    tx.query_one(insert, &[&user.username, &user.email]).await
+                }))
+                .await?;
+                rows.iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?
+            }
+            InsertShape::MultiRow => {
+                // One statement per chunk length (all full but the last),
+                // prepared once; the chunks pipelined, as aludel's are.
+                let sql = |rows| {
+                    multi_row_insert(
+                        r#""user" ("username", "email")"#,
+                        rows,
+                        |i| format!("${i}"),
+                        Some(r#""id""#),
+                    )
+                };
+                let full_rows = ROWS_PER_INSERT.min(users.len());
+                let full = tx.prepare(&sql(full_rows)).await?;
+                let rest = users.len() % full_rows.max(1);
+                let last = match rest {
+                    0 => None,
+                    rows => Some(tx.prepare(&sql(rows)).await?),
+                };
+                let tx = &tx;
+                let chunks = try_join_all(users.chunks(ROWS_PER_INSERT).map(|chunk| {
+                    let insert = match &last {
+                        Some(last) if chunk.len() != full_rows => last,
+                        _ => &full,
+                    };
+                    async move {
+                        let params: Vec<Param<'_>> = chunk
+                            .iter()
+                            .flat_map(|u| [&u.username as Param<'_>, &u.email as Param<'_>])
+                            .collect();
+                        tx.query(insert, &params).await
+                    }
+                }))
+                .await?;
+                chunks
+                    .iter()
+                    .flatten()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?
+            }
+            other => return Err(format!("tokio-postgres has no {other:?} insert here").into()),
+        };
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    fn to_user(row: &tokio_postgres::Row) -> Result<User, tokio_postgres::Error> {
+        Ok(User {
+            id: row.try_get(0)?,
+            username: row.try_get(1)?,
+            email: row.try_get(2)?,
+        })
+    }
+
+    impl RawDriver for RawPostgres {
+        fn name(&self) -> &'static str {
+            "raw: tokio-postgres"
+        }
+
+        fn insert_shapes(&self) -> &'static [InsertShape] {
+            &[
+                InsertShape::PreparedPerRow,
+                InsertShape::Pipelined,
+                InsertShape::MultiRow,
+            ]
+        }
+
+        fn bulk_insert(
+            &mut self,
+            _label: &str,
+            users: &[User],
+            shape: InsertShape,
+        ) -> BoxResult<Duration> {
+            self.fresh()?;
+            let start = Instant::now();
+            let keys = self.rt.block_on(insert(&mut self.client, users, shape))?;
+            let elapsed = start.elapsed();
+            check_keys(&keys, users.len())?;
+            Ok(elapsed)
+        }
+
+        fn load_reads(&mut self, users: &[User]) -> BoxResult<()> {
+            self.fresh()?;
+            let keys = self
+                .rt
+                .block_on(insert(&mut self.client, users, InsertShape::MultiRow))?;
+            check_keys(&keys, users.len())?;
+            self.prepare_reads()
+        }
+
+        fn reopen_reads(&mut self, rows: usize) -> BoxResult<()> {
+            let client = &self.client;
+            let last = rows as i64;
+            let filled = self.rt.block_on(async {
+                let Ok(get) = client.prepare(GET).await else {
+                    return Ok::<_, tokio_postgres::Error>(false);
+                };
+                Ok(client.query_opt(&get, &[&last]).await?.is_some()
+                    && client.query_opt(&get, &[&(last + 1)]).await?.is_none())
+            })?;
+            if filled {
+                self.prepare_reads()
+            } else {
+                self.load_reads(&make_users(rows))
+            }
+        }
+
+        fn stream_all(&mut self) -> BoxResult<(Duration, usize)> {
+            let select = &self.reads()?.select;
+            let client = &self.client;
+            let start = Instant::now();
+            let seen = self.rt.block_on(async {
+                let rows = client
+                    .query_raw(select, std::iter::empty::<Param<'_>>())
+                    .await?;
+                let mut rows = std::pin::pin!(rows);
+                let mut seen = 0;
+                while let Some(row) = rows.try_next().await? {
+                    black_box(to_user(&row)?);
+                    seen += 1;
+                }
+                Ok::<_, tokio_postgres::Error>(seen)
+            })?;
+            Ok((start.elapsed(), seen))
+        }
+
+        fn lookups(&mut self, ids: &[i64]) -> BoxResult<Duration> {
+            let get = &self.reads()?.get;
+            let client = &self.client;
+            let start = Instant::now();
+            self.rt.block_on(async {
+                for id in ids {
+                    black_box(to_user(&client.query_one(get, &[id]).await?)?);
+                }
+                Ok::<_, tokio_postgres::Error>(())
+            })?;
+            Ok(start.elapsed())
+        }
+
+        fn reads_location(&self) -> String {
+            self.uri.clone()
+        }
+    }
+}
+
+/// Without the `postgres` feature: entry points that say so.
+#[cfg(not(feature = "postgres"))]
+mod pg {
+    use super::{BoxResult, RawDriver, missing_feature};
+
+    pub(crate) fn create_schemas(_base: &str, _names: &[String]) -> BoxResult<()> {
+        Err(missing_feature("postgres"))
+    }
+
+    /// Nothing can have been created.
+    pub(crate) fn drop_schemas(_base: &str, _names: &[String]) -> BoxResult<()> {
+        Ok(())
+    }
+
+    pub(crate) fn driver(_uri: &str) -> BoxResult<Box<dyn RawDriver>> {
+        Err(missing_feature("postgres"))
+    }
+}
+
+// --- MySQL / MariaDB ----------------------------------------------------------
+
+/// mysql_async on a current-thread runtime of its own, in the raw driver's
+/// scratch database.
+#[cfg(feature = "mysql")]
+mod my {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    use aludel::uri::DatabaseUri;
+    use mysql_async::prelude::Queryable as _;
+    use mysql_async::{Conn, Opts, OptsBuilder, Params, Statement, TxOpts, Value};
+
+    use super::{
+        BoxResult, InsertShape, ROWS_PER_INSERT, RawDriver, User, check_keys, make_users,
+        multi_row_insert,
+    };
+
+    /// The table aludel's `create_all` makes for `User` on MySQL.
+    const CREATE: &str = "CREATE TABLE `user` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, \
+         `username` VARCHAR(255) UNIQUE NOT NULL, `email` LONGTEXT) \
+         ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+    const SELECT: &str = "SELECT `id`, `username`, `email` FROM `user`";
+    const GET: &str = "SELECT `id`, `username`, `email` FROM `user` WHERE `id` = ?";
+    const INSERT: &str = "INSERT INTO `user` (`username`, `email`) VALUES (?, ?)";
+
+    /// The raw driver, connected to `uri`.
+    pub(crate) fn driver(uri: &str) -> BoxResult<Box<dyn RawDriver>> {
+        Ok(Box::new(RawMySql::connect(uri)?))
+    }
+
+    /// Creates each database in `names`, empty (dropping any left by an
+    /// earlier run with the same process id).
+    pub(crate) fn create_databases(base: &str, names: &[String]) -> BoxResult<()> {
+        let mut statements = Vec::new();
+        for name in names {
+            statements.push(format!("DROP DATABASE IF EXISTS `{name}`"));
+            statements.push(format!("CREATE DATABASE `{name}`"));
+        }
+        admin(base, &statements)
+    }
+
+    /// Drops each database in `names` with everything in it.
+    pub(crate) fn drop_databases(base: &str, names: &[String]) -> BoxResult<()> {
+        let statements: Vec<String> = names
+            .iter()
+            .map(|name| format!("DROP DATABASE IF EXISTS `{name}`"))
+            .collect();
+        admin(base, &statements)
+    }
+
+    /// Runs `statements` on a connection of its own to the server `base` names.
+    fn admin(base: &str, statements: &[String]) -> BoxResult<()> {
+        let rt = runtime()?;
+        rt.block_on(async {
+            let mut conn = Conn::new(opts(base)?).await?;
+            for statement in statements {
+                conn.query_drop(statement).await?;
+            }
+            conn.disconnect().await?;
+            Ok(())
+        })
+    }
+
+    fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+
+    /// The connection parameters of an aludel `mysql://` URI, as aludel
+    /// reads them.
+    fn opts(uri: &str) -> BoxResult<Opts> {
+        let uri = DatabaseUri::parse(uri)?;
+        let host = uri.host().unwrap_or("localhost").to_owned();
+        let builder = OptsBuilder::default()
+            .user(uri.username())
+            .pass(uri.password())
+            .db_name(uri.database().filter(|d| !d.is_empty()))
+            // The host the URI names, not the server's Unix socket.
+            .prefer_socket(false);
+        let builder = if host.starts_with('/') {
+            builder.socket(Some(host))
+        } else {
+            builder
+                .ip_or_hostname(host)
+                .tcp_port(uri.port().unwrap_or(3306))
+        };
+        Ok(builder.into())
+    }
+
+    /// The prepared statements of the reads.
+    struct Reads {
+        get: Statement,
+    }
+
+    pub(crate) struct RawMySql {
+        /// The URI it connected to, for `reads_location`.
+        uri: String,
+        /// `None` only once dropped.
+        conn: Option<Conn>,
+        /// Whether the server has `INSERT ... RETURNING` (MariaDB 10.5+).
+        returning: bool,
+        reads: Option<Reads>,
+        rt: tokio::runtime::Runtime,
+    }
+
+    impl RawMySql {
+        pub(crate) fn connect(uri: &str) -> BoxResult<RawMySql> {
+            let rt = runtime()?;
+            let (conn, returning) = rt.block_on(async {
+                let mut conn = Conn::new(opts(uri)?).await?;
+                // As aludel decides it.
+                let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
+                let mariadb = version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+                let (major, minor, _) = conn.server_version();
+                let returning = mariadb && (major, minor) >= (10, 5);
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((conn, returning))
+            })?;
+            Ok(RawMySql {
+                uri: uri.to_owned(),
+                conn: Some(conn),
+                returning,
+                reads: None,
+                rt,
+            })
+        }
+
+        fn parts(&mut self) -> BoxResult<(&mut Conn, &tokio::runtime::Runtime)> {
+            let conn = self.conn.as_mut().ok_or("the connection is closed")?;
+            Ok((conn, &self.rt))
+        }
+
+        /// An empty `user` table.
+        fn fresh(&mut self) -> BoxResult<()> {
+            self.reads = None;
+            let (conn, rt) = self.parts()?;
+            rt.block_on(async {
+                conn.query_drop("DROP TABLE IF EXISTS `user`").await?;
+                conn.query_drop(CREATE).await
+            })?;
+            Ok(())
+        }
+
+        fn prepare_reads(&mut self) -> BoxResult<()> {
+            let (conn, rt) = self.parts()?;
+            let get = rt.block_on(conn.prep(GET))?;
+            self.reads = Some(Reads { get });
+            Ok(())
+        }
+
+        fn insert(&mut self, users: &[User], shape: InsertShape) -> BoxResult<Vec<i64>> {
+            let returning = self.returning;
+            let (conn, rt) = self.parts()?;
+            rt.block_on(insert(conn, users, shape, returning))
+        }
+    }
+
+    impl Drop for RawMySql {
+        fn drop(&mut self) {
+            if let Some(conn) = self.conn.take() {
+                let _ = self.rt.block_on(conn.disconnect());
+            }
+        }
+    }
+
+    /// `count` keys counted up from `first`: a multi-row or bulk INSERT
+    /// takes consecutive auto-increment values (InnoDB's default lock modes
+    /// make sure of it for one statement).
+    fn counted(first: Option<u64>, count: usize) -> BoxResult<impl Iterator<Item = i64>> {
+        let first = first
+            .and_then(|id| i64::try_from(id).ok())
+            .ok_or("the server reported no generated key")?;
+        Ok((0..count as i64).map(move |i| first + i))
+    }
+
+    /// Inserts `users` in one transaction, shaped as `shape`; their keys.
+    async fn insert(
+        conn: &mut Conn,
+        users: &[User],
+        shape: InsertShape,
+        returning: bool,
+    ) -> BoxResult<Vec<i64>> {
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        let mut keys = Vec::with_capacity(users.len());
+        match shape {
+            InsertShape::PreparedPerRow => {
+                let insert = tx.prep(INSERT).await?;
+                for user in users {
+                    tx.exec_drop(&insert, (user.username.as_str(), user.email.as_deref()))
+                        .await?;
+                    keys.extend(counted(tx.last_insert_id(), 1)?);
+                }
+            }
+            InsertShape::Batch => {
+                let insert = tx.prep(INSERT).await?;
+                let rows = users
+                    .iter()
+                    .map(|user| (user.username.as_str(), user.email.as_deref()));
+                tx.exec_batch(&insert, rows).await?;
+                // The OK packet of the (last) bulk command names the first key
+                // it generated: all of them when there was one command.
+                keys.extend(counted(tx.last_insert_id(), users.len())?);
+            }
+            InsertShape::MultiRow => {
+                let mut prepared: Option<Statement> = None;
+                for chunk in users.chunks(ROWS_PER_INSERT) {
+                    let insert = match prepared.take() {
+                        Some(insert) if usize::from(insert.num_params()) == 2 * chunk.len() => {
+                            insert
+                        }
+                        _ => {
+                            let sql = multi_row_insert(
+                                "`user` (`username`, `email`)",
+                                chunk.len(),
+                                |_| "?".to_owned(),
+                                returning.then_some("`id`"),
+                            );
+                            tx.prep(sql).await?
+                        }
+                    };
+                    let params = Params::Positional(
+                        chunk
+                            .iter()
+                            .flat_map(|u| [Value::from(&u.username), Value::from(&u.email)])
+                            .collect(),
+                    );
+                    if returning {
+                        let ids: Vec<i64> = tx.exec(&insert, params).await?;
+                        keys.extend(ids);
+                    } else {
+                        tx.exec_drop(&insert, params).await?;
+                        keys.extend(counted(tx.last_insert_id(), chunk.len())?);
+                    }
+                    prepared = Some(insert);
+                }
+            }
+            other => return Err(format!("mysql_async has no {other:?} insert here").into()),
+        }
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    fn to_user(row: mysql_async::Row) -> BoxResult<User> {
+        let (id, username, email) = mysql_async::from_row_opt(row)?;
+        Ok(User {
+            id,
+            username,
+            email,
+        })
+    }
+
+    impl RawDriver for RawMySql {
+        fn name(&self) -> &'static str {
+            "raw: mysql_async"
+        }
+
+        fn insert_shapes(&self) -> &'static [InsertShape] {
+            &[
+                InsertShape::PreparedPerRow,
+                InsertShape::Batch,
+                InsertShape::MultiRow,
+            ]
+        }
+
+        fn bulk_insert(
+            &mut self,
+            _label: &str,
+            users: &[User],
+            shape: InsertShape,
+        ) -> BoxResult<Duration> {
+            self.fresh()?;
+            let start = Instant::now();
+            let keys = self.insert(users, shape)?;
+            let elapsed = start.elapsed();
+            check_keys(&keys, users.len())?;
+            Ok(elapsed)
+        }
+
+        fn load_reads(&mut self, users: &[User]) -> BoxResult<()> {
+            self.fresh()?;
+            let keys = self.insert(users, InsertShape::MultiRow)?;
+            check_keys(&keys, users.len())?;
+            self.prepare_reads()
+        }
+
+        fn reopen_reads(&mut self, rows: usize) -> BoxResult<()> {
+            let (conn, rt) = self.parts()?;
+            let last = rows as i64;
+            let filled = rt.block_on(async {
+                let Ok(get) = conn.prep(GET).await else {
+                    return Ok::<_, mysql_async::Error>(false);
+                };
+                let row: Option<mysql_async::Row> = conn.exec_first(&get, (last,)).await?;
+                let next: Option<mysql_async::Row> = conn.exec_first(&get, (last + 1,)).await?;
+                Ok(row.is_some() && next.is_none())
+            })?;
+            if filled {
+                self.prepare_reads()
+            } else {
+                self.load_reads(&make_users(rows))
+            }
+        }
+
+        fn stream_all(&mut self) -> BoxResult<(Duration, usize)> {
+            let (conn, rt) = self.parts()?;
+            let start = Instant::now();
+            let seen = rt.block_on(async {
+                // No parameters: the text protocol, as aludel sends it.
+                let mut result = conn.query_iter(SELECT).await?;
+                let mut seen = 0;
+                while let Some(row) = result.next().await? {
+                    black_box(to_user(row)?);
+                    seen += 1;
+                }
+                result.drop_result().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(seen)
+            })?;
+            Ok((start.elapsed(), seen))
+        }
+
+        fn lookups(&mut self, ids: &[i64]) -> BoxResult<Duration> {
+            let get = self
+                .reads
+                .as_ref()
+                .map(|reads| reads.get.clone())
+                .ok_or("the reads table is not loaded")?;
+            let (conn, rt) = self.parts()?;
+            let start = Instant::now();
+            rt.block_on(async {
+                for &id in ids {
+                    let row: Option<mysql_async::Row> = conn.exec_first(&get, (id,)).await?;
+                    black_box(to_user(row.ok_or("a looked-up row is missing")?)?);
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })?;
+            Ok(start.elapsed())
+        }
+
+        fn reads_location(&self) -> String {
+            self.uri.clone()
+        }
+    }
+}
+
+/// Without the `mysql` feature: entry points that say so.
+#[cfg(not(feature = "mysql"))]
+mod my {
+    use super::{BoxResult, RawDriver, missing_feature};
+
+    pub(crate) fn create_databases(_base: &str, _names: &[String]) -> BoxResult<()> {
+        Err(missing_feature("mysql"))
+    }
+
+    /// Nothing can have been created.
+    pub(crate) fn drop_databases(_base: &str, _names: &[String]) -> BoxResult<()> {
+        Ok(())
+    }
+
+    pub(crate) fn driver(_uri: &str) -> BoxResult<Box<dyn RawDriver>> {
+        Err(missing_feature("mysql"))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -894,23 +1943,13 @@ fn peak_child(args: &Args, side: &str) -> BoxResult<()> {
                 .raw_db
                 .clone()
                 .ok_or("--peak-child raw needs --raw-db")?;
-            let mut conn = RawSqlite::open(&location)?;
-            let last = args.rows as i64;
-            let exists = |id: i64| conn.query_row(RAW_GET, [id], RawSqlite::to_user).is_ok();
-            let filled = exists(last) && !exists(last + 1);
-            if !filled {
-                conn.execute_batch(r#"DROP TABLE IF EXISTS "user""#)?;
-                conn.execute_batch(RAW_CREATE)?;
-                RawSqlite::insert(
-                    &mut conn,
-                    &make_users(args.rows),
-                    InsertShape::PreparedPerRow,
-                )?;
-            }
+            let mut driver = raw_driver_at(&location)?;
+            driver.reopen_reads(args.rows)?;
             let baseline = reset_peak_rss();
-            let seen = stream_raw(&conn)?;
+            let (_, seen) = driver.stream_all()?;
+            let growth = peak_rss_kib().saturating_sub(baseline);
             check_count("raw stream", seen, args.rows)?;
-            peak_rss_kib().saturating_sub(baseline)
+            growth
         }
         other => return Err(format!("unknown --peak-child side {other:?}").into()),
     };
