@@ -122,6 +122,43 @@ pub fn trace_statement(
     );
 }
 
+/// The receiving half of a stream fed in batches by a backend's worker
+/// (SQLite's thread, MySQL's reading task) through a bounded channel: hands
+/// out the rows of the current batch, then waits for the next.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) struct RowBatches {
+    receiver: tokio::sync::mpsc::Receiver<Result<Vec<Row>>>,
+    batch: std::vec::IntoIter<Row>,
+}
+
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+impl RowBatches {
+    pub(crate) fn new(receiver: tokio::sync::mpsc::Receiver<Result<Vec<Row>>>) -> Self {
+        RowBatches {
+            receiver,
+            batch: Vec::new().into_iter(),
+        }
+    }
+
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Row>>> {
+        use std::task::Poll;
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Poll::Ready(Some(Ok(row)));
+            }
+            match self.receiver.poll_recv(cx) {
+                Poll::Ready(Some(Ok(batch))) => self.batch = batch.into_iter(),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
 /// What one statement of a batch did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {

@@ -111,7 +111,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -121,7 +121,7 @@ use mysql_async::{Column, Conn, OptsBuilder, Params, QueryResult};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+    Backend, BackendContext, Connection, Outcome, Row, RowBatches, RowStream, trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, MySqlDialect};
@@ -1192,10 +1192,7 @@ impl Connection for MySqlConnection {
     fn stream(&mut self, statement: Statement) -> RowStream {
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let mut start = Some((self.handle.clone(), statement, sender));
-        let mut pending = Pending {
-            receiver,
-            batch: Vec::new().into_iter(),
-        };
+        let mut pending = RowBatches::new(receiver);
         Box::pin(futures::stream::poll_fn(move |cx| {
             if let Some((handle, statement, sender)) = start.take() {
                 // Nothing is sent until the stream is first polled.
@@ -1300,28 +1297,6 @@ impl Connection for MySqlConnection {
             drop(runtime.spawn(async move {
                 let _ = handle.lock().await;
             }));
-        }
-    }
-}
-
-/// The receiving half of a stream: the batch being handed out, and the channel.
-struct Pending {
-    receiver: mpsc::Receiver<Result<Vec<Row>>>,
-    batch: std::vec::IntoIter<Row>,
-}
-
-impl Pending {
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
-        loop {
-            if let Some(row) = self.batch.next() {
-                return Poll::Ready(Some(Ok(row)));
-            }
-            match self.receiver.poll_recv(cx) {
-                Poll::Ready(Some(Ok(batch))) => self.batch = batch.into_iter(),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
         }
     }
 }

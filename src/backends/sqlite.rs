@@ -29,7 +29,7 @@ use rusqlite::{OpenFlags, ToSql};
 use tokio::sync::mpsc;
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+    Backend, BackendContext, Connection, Outcome, Row, RowBatches, RowStream, trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, SqliteDialect};
@@ -476,10 +476,7 @@ impl Connection for SqliteConnection {
         let mut start = Some(self.guarded(move |conn| produce_rows(conn, &statement, &sender)));
         let handle = self.handle.clone();
         let state = Arc::clone(&self.state);
-        let mut pending = Pending {
-            receiver,
-            batch: Vec::new().into_iter(),
-        };
+        let mut pending = RowBatches::new(receiver);
         Box::pin(futures::stream::poll_fn(move |cx| {
             if let Some(job) = start.take() {
                 // Nothing is sent until the stream is first polled.
@@ -537,32 +534,6 @@ impl Connection for SqliteConnection {
         // Jobs run in order: this rollback runs before anything the next
         // user of the connection sends.
         let _ = self.send(|conn| rollback_if_open(conn).map_err(map_error));
-    }
-}
-
-/// The receiving half of a stream: the batch being handed out, and the channel.
-struct Pending {
-    receiver: mpsc::Receiver<Result<Vec<Row>>>,
-    batch: std::vec::IntoIter<Row>,
-}
-
-impl Pending {
-    fn poll_next(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Row>>> {
-        use std::task::Poll;
-        loop {
-            if let Some(row) = self.batch.next() {
-                return Poll::Ready(Some(Ok(row)));
-            }
-            match self.receiver.poll_recv(cx) {
-                Poll::Ready(Some(Ok(batch))) => self.batch = batch.into_iter(),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
     }
 }
 
