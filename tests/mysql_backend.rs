@@ -242,6 +242,9 @@ mod mysql {
         tests: super::{
             crud_through_the_public_api,
             values_round_trip_byte_for_byte,
+            dates_times_decimals_uuids_and_json_round_trip,
+            zero_dates_are_conversion_errors,
+            values_out_of_range_fail_before_anything_is_sent,
             unique_violation_is_a_constraint_error_naming_table_and_column,
             rollback_leaves_no_rows,
             a_stream_dropped_early_leaves_a_pool_of_one_usable,
@@ -385,6 +388,368 @@ async fn values_round_trip_byte_for_byte(t: MyDb) -> TestResult {
         0,
         "my_user still exists"
     );
+    Ok(())
+}
+
+/// A table of the column types the dialect gives dates, times, UUIDs, JSON
+/// and decimals, made by hand: no Rust type maps to them without the
+/// chrono, uuid, serde_json and rust_decimal features.
+const TYPED_TABLE: &str = "CREATE TABLE typed (id BIGINT PRIMARY KEY, d DATE NULL, \
+     t TIME(6) NULL, dt DATETIME(6) NULL, u BINARY(16) NULL, j JSON NULL, \
+     n DECIMAL(65,30) NULL) ENGINE=InnoDB";
+
+/// A connection below the session, on this test's database.
+async fn raw_connection(t: &MyDb) -> Result<Box<dyn aludel::backends::Connection>, BoxError> {
+    let mut uri: DatabaseUri = t.uri.parse()?;
+    let backend = aludel::backends::mysql::factory(&mut uri, &BackendContext::default())?;
+    Ok(backend.connect().await?)
+}
+
+/// The values of the first row of the first outcome.
+fn first_row(outcomes: Vec<aludel::backends::Outcome>) -> Option<Vec<Value>> {
+    outcomes
+        .into_iter()
+        .next()
+        .and_then(|o| o.rows.into_iter().next())
+        .map(|r| r.into_values())
+}
+
+/// Whether the server is MariaDB, whose JSON is a text column.
+async fn is_mariadb(t: &MyDb) -> Result<bool, BoxError> {
+    let mut admin = t.admin().await?;
+    let version: Option<String> = admin.query_first("SELECT VERSION()").await?;
+    Ok(version
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .contains("mariadb"))
+}
+
+/// Reads the one row `select` (SQL ending in `WHERE id = `) finds for `id`
+/// four ways: through the session with a bind (a prepared statement: the
+/// binary protocol) and without (the text protocol), and the same below
+/// the session. All four must agree; returns what they read.
+async fn read_four_ways(
+    db: &Database,
+    conn: &mut Box<dyn aludel::backends::Connection>,
+    select: &str,
+    id: i64,
+) -> Result<Vec<Value>, BoxError> {
+    let mut s = db.session();
+    let bound = s
+        .execute_text(text(format!("{select}:id")).bind("id", id))
+        .await?
+        .one()
+        .await?
+        .into_values();
+    let literal = s
+        .execute_text(text(format!("{select}{id}")))
+        .await?
+        .one()
+        .await?
+        .into_values();
+    let prepared = first_row(
+        conn.run(vec![Statement {
+            params: vec![Value::I64(id)],
+            ..Statement::raw(format!("{select}?"))
+        }])
+        .await?,
+    );
+    let raw = first_row(
+        conn.run(vec![Statement::raw(format!("{select}{id}"))])
+            .await?,
+    );
+    assert_eq!(
+        literal, bound,
+        "{select}{id}: text and binary protocols differ"
+    );
+    assert_eq!(
+        prepared.as_ref(),
+        Some(&bound),
+        "{select}{id}: below the session"
+    );
+    assert_eq!(
+        raw.as_ref(),
+        Some(&bound),
+        "{select}{id}: below the session, text"
+    );
+    Ok(bound)
+}
+
+/// Days since 1970-01-01 of a date, for the expected values below.
+fn days(year: i64, month: i64, day: i64) -> i32 {
+    // Howard Hinnant's days_from_civil; the crate's own copy is private.
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era - 719_468) as i32
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// Microseconds since 1970-01-01 00:00:00 of a date and time.
+fn micros(date: (i64, i64, i64), hour: i64, minute: i64, second: i64, micro: i64) -> i64 {
+    i64::from(days(date.0, date.1, date.2)) * MICROS_PER_DAY
+        + ((hour * 60 + minute) * 60 + second) * MICROS_PER_SECOND
+        + micro
+}
+
+/// 838:59:59.999999, the longest MySQL TIME.
+const MAX_TIME: i64 = (838 * 3600 + 59 * 60 + 59) * MICROS_PER_SECOND + 999_999;
+
+async fn dates_times_decimals_uuids_and_json_round_trip(t: MyDb) -> TestResult {
+    let db = Database::connect(&t.uri).await?;
+    let mut conn = raw_connection(&t).await?;
+    conn.run(vec![Statement::raw(TYPED_TABLE)]).await?;
+    let mariadb = is_mariadb(&t).await?;
+    // MariaDB's JSON is LONGTEXT with a json_valid check: it reads as text.
+    let json_read = |text: &str| {
+        if mariadb {
+            Value::Text(text.into())
+        } else {
+            Value::Json(text.into())
+        }
+    };
+    let json = |text: &str| (Value::Json(text.into()), json_read(text));
+    let decimal = |text: &str| Value::Decimal(text.into());
+    let same = |value: Value| (value.clone(), value);
+    let mut uuid: [u8; 16] = std::array::from_fn(|i| (i * 17) as u8);
+    uuid[3] = 0;
+    let last_micro = micros((9999, 12, 31), 23, 59, 59, 999_999);
+
+    // (column, (bound, read back)). Documents are in MySQL's normal form
+    // (keys by length, then bytes; `, ` and `: `), which MySQL 8 stores.
+    let cases: Vec<(&str, (Value, Value))> = vec![
+        ("d", same(Value::Date(days(1000, 1, 1)))),
+        ("d", same(Value::Date(days(9999, 12, 31)))),
+        ("d", same(Value::Date(days(2024, 2, 29)))),
+        ("d", same(Value::Date(days(2000, 2, 29)))),
+        ("d", same(Value::Date(-1))),
+        ("d", same(Value::Date(0))),
+        ("dt", same(Value::DateTime(last_micro))),
+        (
+            "dt",
+            same(Value::DateTime(micros((1000, 1, 1), 0, 0, 0, 0))),
+        ),
+        (
+            "dt",
+            same(Value::DateTime(micros((2024, 2, 29), 12, 34, 56, 789_012))),
+        ),
+        // An instant is stored as its UTC date and time, and reads back as that.
+        ("dt", (Value::Timestamp(-1), Value::DateTime(-1))),
+        (
+            "dt",
+            (Value::Timestamp(last_micro), Value::DateTime(last_micro)),
+        ),
+        ("t", same(Value::Time(0))),
+        ("t", same(Value::Time(MICROS_PER_DAY - 1))),
+        ("t", same(Value::Time(MICROS_PER_DAY))),
+        ("t", same(Value::Time(MAX_TIME))),
+        ("t", same(Value::Time(-MAX_TIME))),
+        ("t", same(Value::Time(-1))),
+        ("t", same(Value::Time(-1_500_000))),
+        ("u", (Value::Uuid([0; 16]), Value::Blob(vec![0; 16]))),
+        ("u", (Value::Uuid([0xff; 16]), Value::Blob(vec![0xff; 16]))),
+        ("u", (Value::Uuid(uuid), Value::Blob(uuid.to_vec()))),
+        ("j", json(r#"{"name": "Zoë", "emoji": "😀"}"#)),
+        ("j", json(r#"[1, "ü'\"\\", null, {"a": true}]"#)),
+        ("j", json(r#""naïve""#)),
+        ("n", same(decimal("79228162514264337593543950335"))),
+        ("n", same(decimal("-79228162514264337593543950335"))),
+        ("n", same(decimal("0.0000000000000000000000000001"))),
+        ("n", same(decimal("-0.0000000000000000000000000001"))),
+        ("n", same(decimal("0"))),
+        ("n", (decimal("-0.000"), decimal("0"))),
+        ("n", (decimal("-12.340"), decimal("-12.34"))),
+        ("n", (decimal("2.000"), decimal("2"))),
+        ("n", same(Value::Null)),
+    ];
+    for (i, (column, (bound, _))) in cases.iter().enumerate() {
+        conn.run(vec![Statement {
+            params: vec![Value::I64(i as i64 + 1), bound.clone()],
+            ..Statement::raw(format!("INSERT INTO typed (id, {column}) VALUES (?, ?)"))
+        }])
+        .await?;
+    }
+    for (i, (column, (bound, expected))) in cases.iter().enumerate() {
+        let select = format!("SELECT {column} FROM typed WHERE id = ");
+        let read = read_four_ways(&db, &mut conn, &select, i as i64 + 1).await?;
+        assert_eq!(
+            read,
+            std::slice::from_ref(expected),
+            "{column} bound as {bound:?}"
+        );
+    }
+
+    // Years before 1000 are outside MySQL's guaranteed range but accepted
+    // by the servers we know; a server that refuses them is not wrong.
+    let early = [
+        ("d", Value::Date(days(1, 1, 1))),
+        ("dt", Value::DateTime(micros((1, 1, 1), 0, 0, 0, 1))),
+    ];
+    for (i, (column, value)) in early.iter().enumerate() {
+        let id = 1_000 + i as i64;
+        let inserted = conn
+            .run(vec![Statement {
+                params: vec![Value::I64(id), value.clone()],
+                ..Statement::raw(format!("INSERT INTO typed (id, {column}) VALUES (?, ?)"))
+            }])
+            .await;
+        match inserted {
+            Ok(_) => {
+                let select = format!("SELECT {column} FROM typed WHERE id = ");
+                let read = read_four_ways(&db, &mut conn, &select, id).await?;
+                assert_eq!(read, std::slice::from_ref(value));
+            }
+            Err(e) => println!("the server refuses {value:?}: {e}"),
+        }
+    }
+
+    // Written as SQL literals over the text protocol, through the session,
+    // the values read back as those bound above.
+    let mut s = db.session();
+    s.execute_text(text(
+        "INSERT INTO typed (id, d, t, dt, u, j, n) VALUES (2000, '2024-02-29', \
+         '-838:59:59.999999', '9999-12-31 23:59:59.999999', \
+         UNHEX('00112233445566778899AABBCCDDEEFF'), '{\"name\": \"Zoë\", \"emoji\": \"😀\"}', \
+         '-79228162514264337593543950335.000')",
+    ))
+    .await?;
+    s.commit().await?;
+    let read = read_four_ways(
+        &db,
+        &mut conn,
+        "SELECT d, t, dt, u, j, n FROM typed WHERE id = ",
+        2000,
+    )
+    .await?;
+    let bytes: Vec<u8> = (0..16).map(|i| i * 0x11).collect();
+    assert_eq!(
+        read,
+        [
+            Value::Date(days(2024, 2, 29)),
+            Value::Time(-MAX_TIME),
+            Value::DateTime(micros((9999, 12, 31), 23, 59, 59, 999_999)),
+            Value::Blob(bytes),
+            json_read(r#"{"name": "Zoë", "emoji": "😀"}"#),
+            decimal("-79228162514264337593543950335"),
+        ]
+    );
+
+    // Aggregates of integers are decimals on MySQL: SUM reads as one.
+    let sum = read_four_ways(
+        &db,
+        &mut conn,
+        "SELECT SUM(id) FROM typed WHERE id <= 3 AND id <> ",
+        0,
+    )
+    .await?;
+    assert_eq!(sum, [decimal("6")]);
+    Ok(())
+}
+
+/// MySQL's zero date and dates with a zero part name no day: reading one is
+/// a conversion error on both protocols, never some other date.
+async fn zero_dates_are_conversion_errors(t: MyDb) -> TestResult {
+    let db = Database::connect(&t.uri).await?;
+    let mut conn = raw_connection(&t).await?;
+    conn.run(vec![Statement::raw(TYPED_TABLE)]).await?;
+    // Only a session without NO_ZERO_DATE / NO_ZERO_IN_DATE can store them.
+    let mut admin = t.admin().await?;
+    admin.query_drop("SET SESSION sql_mode = ''").await?;
+    admin
+        .query_drop(format!(
+            "INSERT INTO `{}`.typed (id, d, dt) VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), \
+             (2, '2024-00-15', '2024-05-00 12:00:00')",
+            t.name
+        ))
+        .await?;
+    for (id, column) in [(1, "d"), (1, "dt"), (2, "d"), (2, "dt")] {
+        let mut s = db.session();
+        let select = format!("SELECT {column} FROM typed WHERE id = ");
+        let bound = s
+            .execute_text(text(format!("{select}:id")).bind("id", id))
+            .await?
+            .all()
+            .await;
+        let literal = s
+            .execute_text(text(format!("{select}{id}")))
+            .await?
+            .all()
+            .await;
+        for read in [bound, literal] {
+            match read {
+                Err(Error::Conversion {
+                    column: c, found, ..
+                }) if c == column && found.contains("zero date") => {}
+                other => return Err(format!("{column} of row {id} read as {other:?}").into()),
+            }
+        }
+    }
+    // The connections are still good.
+    let mut s = db.session();
+    let one = s.execute_text(text("SELECT 1 AS one")).await?.one().await?;
+    assert_eq!(one.get("one"), Some(&Value::I64(1)));
+    Ok(())
+}
+
+/// A date or time MySQL cannot hold is an error naming the parameter, and
+/// nothing of its batch reaches the server.
+async fn values_out_of_range_fail_before_anything_is_sent(t: MyDb) -> TestResult {
+    let mut conn = raw_connection(&t).await?;
+    conn.run(vec![Statement::raw(TYPED_TABLE)]).await?;
+    let insert = |id: i64, column: &str, value: Value| Statement {
+        params: vec![Value::I64(id), value],
+        ..Statement::raw(format!("INSERT INTO typed (id, {column}) VALUES (?, ?)"))
+    };
+    let refused = [
+        ("d", Value::Date(days(10_000, 1, 1)), "0000 to 9999"),
+        ("d", Value::Date(days(-1, 12, 31)), "0000 to 9999"),
+        (
+            "dt",
+            Value::Timestamp(micros((10_000, 1, 1), 0, 0, 0, 0)),
+            "0000 to 9999",
+        ),
+        ("t", Value::Time(MAX_TIME + 1), "838:59:59.999999"),
+        ("t", Value::Time(-MAX_TIME - 1), "838:59:59.999999"),
+    ];
+    for (column, value, range) in refused {
+        let result = conn
+            .run(vec![
+                insert(1, "n", Value::Decimal("1".into())),
+                insert(2, column, value.clone()),
+            ])
+            .await;
+        match result {
+            Err(Error::Conversion {
+                column: c,
+                expected,
+                ..
+            }) if c == "parameter 2" && expected.contains(range) => {}
+            other => return Err(format!("{value:?} gave {other:?}").into()),
+        }
+        assert!(!conn.is_broken());
+        // Not even the first statement of the batch ran.
+        let count = first_row(
+            conn.run(vec![Statement::raw("SELECT COUNT(*) FROM typed")])
+                .await?,
+        );
+        assert_eq!(count, Some(vec![Value::I64(0)]), "after {value:?}");
+    }
+    // A stream fails the same way.
+    let mut rows = conn.stream(Statement {
+        params: vec![Value::Date(days(10_000, 1, 1))],
+        ..Statement::raw("SELECT ?")
+    });
+    let first = rows.try_next().await;
+    assert!(
+        matches!(&first, Err(Error::Conversion { column, .. }) if column == "parameter 1"),
+        "{first:?}"
+    );
+    drop(rows);
+    assert!(!conn.is_broken());
     Ok(())
 }
 

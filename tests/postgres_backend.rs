@@ -221,6 +221,9 @@ common::tests_run_by! {
         failures_inside_transactions_never_commit_part_of_the_work,
         statement_cache_is_bounded_on_the_server_too,
         serialization_failures_are_transaction_conflicts,
+        numerics_read_back_as_postgres_own_text,
+        dates_and_times_round_trip_at_their_edges,
+        uuids_and_json_round_trip,
     },
 }
 common::tests_run_by! {
@@ -350,6 +353,137 @@ async fn server_in_transaction(connection: &mut Box<dyn Connection>) -> aludel::
         .filter_map(|row| row.into_values().into_iter().next())
         .collect();
     Ok(ids.len() == 2 && ids[0] == ids[1])
+}
+
+/// The first two values of the first row `select` returns, with `value` as `$1`.
+async fn two(
+    connection: &mut Box<dyn Connection>,
+    select: &str,
+    value: Value,
+) -> Result<(Value, Value), BoxError> {
+    let outcome = connection.run(vec![sql(select, vec![value])]).await?;
+    let mut values = outcome
+        .into_iter()
+        .next()
+        .and_then(|o| o.rows.into_iter().next())
+        .map(|row| row.into_values().into_iter())
+        .ok_or_else(|| format!("{select}: no row"))?;
+    match (values.next(), values.next()) {
+        (Some(first), Some(second)) => Ok((first, second)),
+        _ => Err(format!("{select}: fewer than two columns").into()),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil`); year 0 is 1 BC. Written out here so the tests do not
+/// check the crate's calendar against itself.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let shifted = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// A date as PostgreSQL's ISO output writes it, less the era: 1 BC is year 0.
+fn pg_date(year: i64, month: u32, day: u32) -> String {
+    let year = if year <= 0 { 1 - year } else { year };
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The ` BC` PostgreSQL writes after dates before year 1.
+fn era(year: i64) -> &'static str {
+    if year <= 0 { " BC" } else { "" }
+}
+
+/// A time of day as PostgreSQL writes it: no fraction when it is zero, and
+/// no trailing zeros in it.
+fn pg_clock(hour: u32, minute: u32, second: u32, micro: u32) -> String {
+    let mut text = format!("{hour:02}:{minute:02}:{second:02}");
+    if micro > 0 {
+        text.push('.');
+        text.push_str(format!("{micro:06}").trim_end_matches('0'));
+    }
+    text
+}
+
+/// Numeric input that PostgreSQL parses but that is not `Value::Decimal`
+/// text, so it is bound only as text.
+const SERVER_ONLY_NUMERICS: &[&str] = &[
+    "1e-20", "1.5E+3", "-2e5", "+3", " 7 ", "nan", "-inf", "infinity", "-.5",
+];
+
+/// Decimal text at the edges: zeros of every sign and scale, base-10000
+/// digit boundaries, leading zeros, a bare point on either side.
+#[rustfmt::skip]
+const NUMERIC_EDGES: &[&str] = &[
+    "0", "-0", "0.0", "-0.000", "00", "1", "-1", "1.50", "-12345.678", "0.0001", "-0.0001",
+    "0.00010", "9999", "10000", "10000.0001", "99999999", "100000000", "-100000000.00000001",
+    "0.00000000000000000001", "123456789012345678901234567890.123", "007", "-000.100", ".5",
+    "5.", "0.5", "12345678.87654321", "NaN", "Infinity", "-Infinity",
+];
+
+/// Knuth's MMIX linear congruential generator: pseudo-random and the same on
+/// every run, so a failing input fails again.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+
+    /// `count` decimal digits, a third of them zeros.
+    fn digits(&mut self, count: u64, text: &mut String) {
+        for _ in 0..count {
+            let digit = if self.below(3) == 0 {
+                0
+            } else {
+                self.below(10)
+            };
+            text.extend(char::from_digit(digit as u32, 10));
+        }
+    }
+}
+
+/// Decimal text for `numeric`: edge cases, then pseudo-random numbers with
+/// up to 40 digits on either side of the point, runs of zeros (whole
+/// base-10000 digits of them), leading zeros and negative zeros.
+fn numeric_texts() -> Vec<String> {
+    let mut texts: Vec<String> = NUMERIC_EDGES
+        .iter()
+        .map(|text| (*text).to_owned())
+        .collect();
+    texts.push(format!("1{}", "0".repeat(1000)));
+    texts.push(format!("0.{}1", "0".repeat(500)));
+    texts.push(format!("-{}.{}", "9".repeat(200), "9".repeat(200)));
+    // PostgreSQL's largest: more base-10000 digits than an i16 counts.
+    texts.push(format!("{}.{}", "9".repeat(131_072), "9".repeat(16_383)));
+
+    let mut random = Lcg(0x5eed);
+    for _ in 0..300 {
+        let mut text = String::new();
+        if random.below(2) == 0 {
+            text.push('-');
+        }
+        let whole = random.below(41);
+        let fraction = random.below(41);
+        random.digits(whole, &mut text);
+        if fraction > 0 {
+            text.push('.');
+            random.digits(fraction, &mut text);
+        } else if whole == 0 {
+            text.push('0');
+        }
+        texts.push(text);
+    }
+    texts
 }
 
 // ---------------------------------------------------------------------------
@@ -874,12 +1008,16 @@ mod behaviours {
                 ("SELECT $1::int4", Value::Null, Value::Null),
                 ("SELECT ($1::numeric + 1)::text", Value::I64(41), Value::Text("42".into())),
                 ("SELECT $1::int4 + 1", Value::Text("41".into()), Value::I32(42)),
-                ("SELECT $1::jsonb", Value::Text("{\"a\": 1}".into()), Value::Text("{\"a\": 1}".into())),
+                ("SELECT $1::jsonb", Value::Text("{\"a\": 1}".into()), Value::Json("{\"a\": 1}".into())),
+                ("SELECT $1::json", Value::Text("{\"a\":1}".into()), Value::Json("{\"a\":1}".into())),
                 (
                     "SELECT $1::uuid",
                     Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into()),
-                    Value::Text("00010203-0405-0607-0809-0a0b0c0d0e0f".into()),
+                    Value::Uuid([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]),
                 ),
+                ("SELECT $1::numeric", Value::Text("-1.50".into()), Value::Decimal("-1.50".into())),
+                ("SELECT $1::date", Value::Text("2000-01-02".into()), Value::Date(10_958)),
+                ("SELECT $1::time", Value::Text("00:00:01".into()), Value::Time(1_000_000)),
             ];
             for (text, input, expected) in cases {
                 let value = scalar(&mut c, sql(text, vec![input])).await?;
@@ -908,13 +1046,13 @@ mod behaviours {
             .ok_or("NUL in text was sent")?;
             assert!(error.to_string().contains("NUL"), "{error}");
             // A column type aludel does not read: a conversion error naming column and type.
-            let error = scalar(&mut c, Statement::raw("SELECT now() AS stamp"))
+            let error = scalar(&mut c, Statement::raw("SELECT '1 day'::interval AS span"))
                 .await
                 .err()
-                .ok_or("a timestamptz was read")?;
+                .ok_or("an interval was read")?;
             let shown = error.to_string();
             assert!(
-                shown.contains("`stamp`") && shown.contains("timestamptz"),
+                shown.contains("`span`") && shown.contains("interval"),
                 "{shown}"
             );
             // The connection is fine after all that.
@@ -1086,6 +1224,378 @@ mod behaviours {
         assert_eq!(
             scalar(&mut a, Statement::raw("SELECT a FROM t")).await?,
             Value::I32(2)
+        );
+        Ok(())
+    }
+
+    pub(super) async fn numerics_read_back_as_postgres_own_text(pg: Pg) -> TestResult {
+        let texts = numeric_texts();
+        assert!(texts.len() >= 300, "{}", texts.len());
+
+        // Through the public API: text bound by `text()`, parsed by the server.
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        for input in texts
+            .iter()
+            .map(String::as_str)
+            .chain(SERVER_ONLY_NUMERICS.iter().copied())
+        {
+            let row = s
+                .execute_text(
+                    text("SELECT :n::numeric AS d, :n::numeric::text AS t").bind("n", input),
+                )
+                .await?
+                .one()
+                .await?;
+            let Some(Value::Text(expected)) = row.get("t") else {
+                return Err(format!("{input}: no text: {row:?}").into());
+            };
+            assert_eq!(
+                row.get("d"),
+                Some(&Value::Decimal(expected.clone())),
+                "{input}"
+            );
+        }
+
+        // As `Value::Decimal` parameters, prepared and unnamed.
+        for extra in ["", "&statement_cache_size=0"] {
+            let mut c = raw_connection(&pg, extra).await?;
+            for input in &texts {
+                let (decimal, as_text) = two(
+                    &mut c,
+                    "SELECT $1::numeric AS d, $1::numeric::text AS t",
+                    Value::Decimal(input.clone()),
+                )
+                .await?;
+                let Value::Text(expected) = as_text else {
+                    return Err(format!("{input}: {as_text:?}").into());
+                };
+                assert_eq!(decimal, Value::Decimal(expected), "{input} ({extra:?})");
+            }
+            // Not a number: refused before anything is sent, in either plan.
+            for bad in ["1e5", "1\0", "", "-", "12,5"] {
+                let error = scalar(
+                    &mut c,
+                    sql("SELECT $1::numeric", vec![Value::Decimal(bad.into())]),
+                )
+                .await
+                .err()
+                .ok_or_else(|| format!("{bad:?} was sent as a numeric"))?;
+                assert!(
+                    matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"),
+                    "{error:?}"
+                );
+            }
+            assert_eq!(
+                scalar(&mut c, Statement::raw("SELECT 1")).await?,
+                Value::I32(1)
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) async fn dates_and_times_round_trip_at_their_edges(pg: Pg) -> TestResult {
+        // The day numbers the tests' calendar gives, pinned.
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 1, 1), 10_957);
+        assert_eq!(days_from_civil(1, 1, 1), -719_162);
+        assert_eq!(days_from_civil(0, 1, 1), -719_528); // 1 BC
+        assert_eq!(days_from_civil(-4713, 11, 24), -2_440_588); // 4714 BC, Julian day 0
+        assert_eq!(days_from_civil(9999, 12, 31), 2_932_896);
+
+        #[rustfmt::skip]
+        let dates: &[(i64, u32, u32)] = &[
+            (1970, 1, 1), (2000, 1, 1), (1999, 12, 31), (1, 1, 1), (0, 12, 31), (0, 1, 1),
+            (0, 2, 29), (-4, 2, 29), (-4713, 11, 24), (1600, 2, 29), (1900, 2, 28),
+            (1900, 3, 1), (2000, 2, 29), (2024, 2, 29), (2100, 3, 1), (9999, 12, 31),
+            (10_000, 1, 1), (200_000, 2, 29), (5_874_897, 12, 31),
+        ];
+        #[rustfmt::skip]
+        let stamps: &[(i64, u32, u32, u32, u32, u32, u32)] = &[
+            (1970, 1, 1, 0, 0, 0, 0), (1969, 12, 31, 23, 59, 59, 999_999),
+            (2000, 1, 1, 0, 0, 0, 0), (1999, 12, 31, 23, 59, 59, 999_999),
+            (2000, 2, 29, 12, 30, 15, 500_000), (2024, 2, 29, 23, 59, 59, 1),
+            (1, 1, 1, 0, 0, 0, 0), (0, 12, 31, 23, 59, 59, 999_999), (0, 1, 1, 0, 0, 0, 0),
+            (-4, 2, 29, 6, 0, 0, 0), (-4713, 11, 24, 0, 0, 0, 0),
+            (9999, 12, 31, 23, 59, 59, 999_999), (200_000, 1, 1, 0, 0, 0, 0),
+            (294_246, 12, 31, 23, 59, 59, 999_999),
+            // The last microsecond a `Value` timestamp holds: i64::MAX.
+            (294_247, 1, 10, 4, 0, 54, 775_807),
+        ];
+        #[rustfmt::skip]
+        let times: &[(u32, u32, u32, u32)] = &[
+            (0, 0, 0, 0), (0, 0, 0, 1), (12, 0, 0, 500_000), (23, 59, 59, 999_999), (24, 0, 0, 0),
+        ];
+
+        for extra in ["", "&statement_cache_size=0"] {
+            let mut c = raw_connection(&pg, extra).await?;
+            c.run(vec![
+                Statement::raw("SET DateStyle = 'ISO, YMD'"),
+                Statement::raw("SET TimeZone = 'UTC'"),
+            ])
+            .await?;
+
+            // `assert!(read == value)` below, not `assert_eq!`: the messages
+            // name the literal, since `Debug` of a date past year 292,000
+            // overflows `Value`'s calendar.
+            for &(year, month, day) in dates {
+                let value = Value::Date(i32::try_from(days_from_civil(year, month, day))?);
+                let literal = format!("{}{}", pg_date(year, month, day), era(year));
+                let shown = format!("{literal} ({extra:?})");
+                let (read, as_text) = two(
+                    &mut c,
+                    "SELECT $1::date AS v, $1::date::text AS t",
+                    value.clone(),
+                )
+                .await?;
+                assert!(read == value, "{shown}");
+                assert_eq!(as_text, Value::Text(literal.clone()), "{shown}");
+                let read =
+                    scalar(&mut c, Statement::raw(format!("SELECT '{literal}'::date"))).await?;
+                assert!(read == value, "{shown}");
+            }
+
+            for &(year, month, day, hour, minute, second, micro) in stamps {
+                let micros = i64::try_from(
+                    i128::from(days_from_civil(year, month, day)) * 86_400_000_000
+                        + ((i128::from(hour) * 60 + i128::from(minute)) * 60 + i128::from(second))
+                            * 1_000_000
+                        + i128::from(micro),
+                )?;
+                let clock = pg_clock(hour, minute, second, micro);
+                let date = pg_date(year, month, day);
+                let era = era(year);
+                for (cast, value, literal) in [
+                    (
+                        "timestamp",
+                        Value::DateTime(micros),
+                        format!("{date} {clock}{era}"),
+                    ),
+                    (
+                        "timestamptz",
+                        Value::Timestamp(micros),
+                        format!("{date} {clock}+00{era}"),
+                    ),
+                ] {
+                    let shown = format!("{literal}::{cast} ({extra:?})");
+                    let (read, as_text) = two(
+                        &mut c,
+                        &format!("SELECT $1::{cast} AS v, $1::{cast}::text AS t"),
+                        value.clone(),
+                    )
+                    .await?;
+                    assert!(read == value, "{shown}");
+                    assert_eq!(as_text, Value::Text(literal.clone()), "{shown}");
+                    let read = scalar(
+                        &mut c,
+                        Statement::raw(format!("SELECT '{literal}'::{cast}")),
+                    )
+                    .await?;
+                    assert!(read == value, "{shown}");
+                }
+            }
+            assert_eq!(
+                scalar(
+                    &mut c,
+                    Statement::raw("SELECT '1970-01-01 02:00:00+02'::timestamptz")
+                )
+                .await?,
+                Value::Timestamp(0)
+            );
+
+            for &(hour, minute, second, micro) in times {
+                let micros = ((i64::from(hour) * 60 + i64::from(minute)) * 60 + i64::from(second))
+                    * 1_000_000
+                    + i64::from(micro);
+                let literal = pg_clock(hour, minute, second, micro);
+                let (read, as_text) = two(
+                    &mut c,
+                    "SELECT $1::time AS v, $1::time::text AS t",
+                    Value::Time(micros),
+                )
+                .await?;
+                assert_eq!(read, Value::Time(micros), "{literal} ({extra:?})");
+                assert_eq!(as_text, Value::Text(literal), "({extra:?})");
+            }
+
+            // Outside PostgreSQL's ranges: refused before anything is sent.
+            let before_first = i32::try_from(days_from_civil(-4713, 11, 23))?;
+            let after_last = i32::try_from(days_from_civil(5_874_898, 1, 1))?;
+            let first_micro = days_from_civil(-4713, 11, 24) * 86_400_000_000;
+            for (cast, value) in [
+                ("date", Value::Date(before_first)),
+                ("date", Value::Date(after_last)),
+                ("date", Value::Date(i32::MAX)),
+                ("date", Value::Date(i32::MIN)),
+                ("timestamp", Value::DateTime(first_micro - 1)),
+                ("timestamptz", Value::Timestamp(first_micro - 1)),
+                ("timestamptz", Value::Timestamp(i64::MIN)),
+                ("time", Value::Time(86_400_000_001)),
+                ("time", Value::Time(-1)),
+            ] {
+                let error = scalar(&mut c, sql(&format!("SELECT $1::{cast}"), vec![value]))
+                    .await
+                    .err()
+                    .ok_or_else(|| format!("an out-of-range {cast} was sent ({extra:?})"))?;
+                assert!(
+                    matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"),
+                    "{error:?}"
+                );
+                assert!(error.to_string().contains("out of range"), "{error}");
+            }
+            // A date bound where a timestamp is expected is a mismatch, not a
+            // cast (only a prepared statement knows the parameter's type).
+            if extra.is_empty() {
+                let error = scalar(&mut c, sql("SELECT $1::timestamp", vec![Value::Date(0)]))
+                    .await
+                    .err()
+                    .ok_or("a date was bound to a timestamp")?;
+                let shown = error.to_string();
+                assert!(
+                    shown.contains("parameter $1") && shown.contains("a date"),
+                    "{shown}"
+                );
+            }
+
+            // What a `Value` cannot hold is a clear error naming the column.
+            for (select, found) in [
+                ("SELECT 'infinity'::date AS v", "infinity"),
+                ("SELECT '-infinity'::date AS v", "-infinity"),
+                ("SELECT 'infinity'::timestamp AS v", "infinity"),
+                ("SELECT '-infinity'::timestamptz AS v", "-infinity"),
+                (
+                    "SELECT '294247-01-10 04:00:54.775808'::timestamp AS v",
+                    "µs",
+                ),
+                (
+                    "SELECT '294276-12-31 23:59:59.999999'::timestamptz AS v",
+                    "µs",
+                ),
+            ] {
+                let error = scalar(&mut c, Statement::raw(select))
+                    .await
+                    .err()
+                    .ok_or_else(|| format!("{select} was read"))?;
+                let shown = error.to_string();
+                assert!(
+                    matches!(&error, aludel::Error::Conversion { .. })
+                        && shown.contains("`v`")
+                        && shown.contains(found),
+                    "{select}: {shown}"
+                );
+            }
+            assert_eq!(
+                scalar(&mut c, Statement::raw("SELECT 1")).await?,
+                Value::I32(1)
+            );
+            assert!(!c.may_be_in_transaction());
+        }
+
+        // Through the public API: text bound to a date parameter is parsed by the server.
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        let row = s
+            .execute_text(
+                text("SELECT :d::date AS d, :d::date + 1 AS next").bind("d", "2024-02-28"),
+            )
+            .await?
+            .one()
+            .await?;
+        let leap_day = i32::try_from(days_from_civil(2024, 2, 28))?;
+        assert_eq!(row.get("d"), Some(&Value::Date(leap_day)));
+        assert_eq!(row.get("next"), Some(&Value::Date(leap_day + 1)));
+        Ok(())
+    }
+
+    pub(super) async fn uuids_and_json_round_trip(pg: Pg) -> TestResult {
+        let bytes: [u8; 16] = [
+            0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17,
+            0x40, 0x00,
+        ];
+        let uuid = "123e4567-e89b-12d3-a456-426614174000";
+        let document = r#"{"b": [1, 2.50, null, true], "a": "é \u00e9 \"q\"", "a": 2}"#;
+        for extra in ["", "&statement_cache_size=0"] {
+            let mut c = raw_connection(&pg, extra).await?;
+            let (read, as_text) = two(
+                &mut c,
+                "SELECT $1::uuid AS v, $1::uuid::text AS t",
+                Value::Uuid(bytes),
+            )
+            .await?;
+            assert_eq!(read, Value::Uuid(bytes), "{extra:?}");
+            assert_eq!(as_text, Value::Text(uuid.into()), "{extra:?}");
+            let read = scalar(
+                &mut c,
+                sql("SELECT $1::uuid", vec![Value::Text(uuid.into())]),
+            )
+            .await?;
+            assert_eq!(read, Value::Uuid(bytes), "{extra:?}");
+            let read = scalar(&mut c, Statement::raw("SELECT gen_random_uuid()")).await?;
+            assert!(matches!(read, Value::Uuid(_)), "{read:?}");
+
+            for cast in ["json", "jsonb"] {
+                let (read, as_text) = two(
+                    &mut c,
+                    &format!("SELECT $1::{cast} AS v, $1::{cast}::text AS t"),
+                    Value::Json(document.into()),
+                )
+                .await?;
+                let Value::Text(as_text) = as_text else {
+                    return Err(format!("{cast}: {as_text:?}").into());
+                };
+                assert_eq!(read, Value::Json(as_text.clone()), "{cast} ({extra:?})");
+                if cast == "jsonb" {
+                    assert_eq!(
+                        as_text, r#"{"a": 2, "b": [1, 2.50, null, true]}"#,
+                        "{extra:?}"
+                    );
+                }
+            }
+            // A prepared json parameter keeps the document byte for byte.
+            if extra.is_empty() {
+                let read = scalar(
+                    &mut c,
+                    sql("SELECT $1::json", vec![Value::Json(document.into())]),
+                )
+                .await?;
+                assert_eq!(read, Value::Json(document.into()));
+                for (select, value) in [
+                    ("SELECT $1::text", Value::Uuid(bytes)),
+                    ("SELECT $1::text", Value::Json("{}".into())),
+                    ("SELECT $1::uuid", Value::Blob(bytes.to_vec())),
+                ] {
+                    let error = scalar(&mut c, sql(select, vec![value]))
+                        .await
+                        .err()
+                        .ok_or_else(|| format!("{select}: a mismatched value was sent"))?;
+                    assert!(
+                        matches!(&error, aludel::Error::Conversion { column, .. } if column == "parameter $1"),
+                        "{error:?}"
+                    );
+                }
+            }
+        }
+
+        // Through the public API.
+        let db = pg.database("").await?;
+        let mut s = db.session();
+        let row = s
+            .execute_text(
+                text("SELECT :u::uuid AS u, :j::jsonb AS j, :j::json AS raw")
+                    .bind("u", uuid)
+                    .bind("j", r#"{"z":1,  "y":[]}"#),
+            )
+            .await?
+            .one()
+            .await?;
+        assert_eq!(row.get("u"), Some(&Value::Uuid(bytes)));
+        assert_eq!(
+            row.get("j"),
+            Some(&Value::Json(r#"{"y": [], "z": 1}"#.into()))
+        );
+        assert_eq!(
+            row.get("raw"),
+            Some(&Value::Json(r#"{"z":1,  "y":[]}"#.into()))
         );
         Ok(())
     }

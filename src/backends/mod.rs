@@ -52,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::query::dialect::Dialect;
 use crate::query::render::Statement;
 use crate::uri::DatabaseUri;
-use crate::value::Value;
+use crate::value::{SqlValue, Value};
 
 /// One result row: its values in column order, and the column names.
 #[derive(Clone, PartialEq)]
@@ -81,6 +81,24 @@ impl Row {
     pub fn get(&self, name: &str) -> Option<&Value> {
         let index = self.columns.iter().position(|c| c == name)?;
         self.values.get(index)
+    }
+
+    /// The value of the column named `name` as a `T`: reads a date column
+    /// into a `chrono::NaiveDate`, say, whichever form the database
+    /// returned it in.
+    ///
+    /// # Errors
+    /// [`Error::Conversion`] when there is no
+    /// such column or its value is not a `T`.
+    pub fn try_get<T: SqlValue>(&self, name: &str) -> Result<T> {
+        match self.get(name) {
+            Some(value) => T::from_value(value.clone(), name),
+            None => Err(Error::Conversion {
+                column: name.to_owned(),
+                expected: T::RUST_NAME,
+                found: format!("no such column (the row has {:?})", self.columns),
+            }),
+        }
     }
 
     /// Takes the values, in column order.

@@ -64,6 +64,24 @@
 //! [`Statement::returns_generated_key`], and the [`Outcome`] of each carries
 //! one row: `LAST_INSERT_ID()`, read from the OK packet (no extra round trip).
 //!
+//! # Values
+//!
+//! Statements with parameters run as prepared statements (the binary
+//! protocol), those without over the text protocol; a value reads the same
+//! either way. Dates, date-times and instants are bound as MySQL date
+//! fields, instants in UTC (the dialect stores both in `DATETIME(6)`), and
+//! must fall in the years 0000 to 9999; times are bound as durations within
+//! MySQL's `TIME` range, ±838:59:59.999999. A value outside is an
+//! [`Error::Conversion`] naming the parameter, before anything of its batch
+//! is sent. UUIDs are bound as their 16 bytes, JSON and decimals as their
+//! text. Reading: `DATE` is [`Value::Date`]; `DATETIME` and `TIMESTAMP` are
+//! [`Value::DateTime`]; `TIME` is [`Value::Time`], possibly negative or over
+//! a day; `DECIMAL` is [`Value::Decimal`] without the zeros that pad it to
+//! the column's scale; MySQL's `JSON` is [`Value::Json`] (MariaDB's is a
+//! text column, read as [`Value::Text`]); binary strings such as
+//! `BINARY(16)` are [`Value::Blob`]. MySQL's zero date `0000-00-00`, and a
+//! date with a zero month or day, is a conversion error, never another date.
+//!
 //! # Connections
 //!
 //! A [`mysql_async::Conn`] lives behind an `Arc<tokio::sync::Mutex<..>>`.
@@ -127,7 +145,8 @@ use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, MySqlDialect};
 use crate::query::render::Statement;
 use crate::uri::{DatabaseUri, option_part};
-use crate::value::Value;
+use crate::value::temporal::{self, Civil};
+use crate::value::{Value, normalized_decimal};
 
 #[cfg(feature = "tls")]
 use super::tls;
@@ -958,8 +977,9 @@ impl Inner {
         Ok(())
     }
 
-    /// Runs one statement of a batch and collects what it returns.
-    async fn execute(&mut self, statement: &Statement) -> Result<Outcome> {
+    /// Runs one statement of a batch, with its parameters already bound,
+    /// and collects what it returns.
+    async fn execute(&mut self, statement: &Statement, params: Params) -> Result<Outcome> {
         let started = Instant::now();
         self.note_session_state(&statement.sql);
         let sql = &*statement.sql;
@@ -976,7 +996,7 @@ impl Inner {
                 .await?;
             let result = self
                 .conn
-                .exec_iter(prepared.clone(), bind(&statement.params))
+                .exec_iter(prepared.clone(), params)
                 .await
                 .map_err(|e| map_error(e, Some(sql)));
             let outcome = match result {
@@ -993,11 +1013,13 @@ impl Inner {
         Ok(outcome)
     }
 
-    /// Runs one query and sends its rows to `sender` in batches; returns how
-    /// many were sent. Stops pulling when the receiver is gone.
+    /// Runs one query, with its parameters already bound, and sends its rows
+    /// to `sender` in batches; returns how many were sent. Stops pulling when
+    /// the receiver is gone.
     async fn stream(
         &mut self,
         statement: &Statement,
+        params: Params,
         sender: &mpsc::Sender<Result<Vec<Row>>>,
     ) -> Result<u64> {
         self.note_session_state(&statement.sql);
@@ -1015,7 +1037,7 @@ impl Inner {
             .await?;
         let result = self
             .conn
-            .exec_iter(prepared.clone(), bind(&statement.params))
+            .exec_iter(prepared.clone(), params)
             .await
             .map_err(|e| map_error(e, Some(sql)));
         let sent = match result {
@@ -1144,6 +1166,14 @@ async fn pump<P: Protocol>(
 /// Runs on its own task: locks the connection, streams one query, unlocks.
 async fn produce(handle: Handle, statement: Statement, sender: mpsc::Sender<Result<Vec<Row>>>) {
     let started = Instant::now();
+    // A value MySQL cannot hold fails before the connection is touched.
+    let params = match bind(&statement.params) {
+        Ok(params) => params,
+        Err(e) => {
+            let _ = sender.send(Err(e)).await;
+            return;
+        }
+    };
     let mut inner = match handle.lock_owned().await {
         Ok(inner) => inner,
         Err(e) => {
@@ -1152,7 +1182,7 @@ async fn produce(handle: Handle, statement: Statement, sender: mpsc::Sender<Resu
         }
     };
     inner.busy = true;
-    let result = inner.stream(&statement, &sender).await;
+    let result = inner.stream(&statement, params, &sender).await;
     let result = handle.finish(&mut inner, result);
     // Unlock before waiting on the receiver with an error.
     drop(inner);
@@ -1172,13 +1202,18 @@ async fn produce(handle: Handle, statement: Statement, sender: mpsc::Sender<Resu
 #[async_trait]
 impl Connection for MySqlConnection {
     async fn run(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        // Every value of the batch is checked before any of it is sent.
+        let params = statements
+            .iter()
+            .map(|statement| bind(&statement.params))
+            .collect::<Result<Vec<_>>>()?;
         let handle = &self.handle;
         let mut inner = handle.lock().await?;
         inner.busy = true;
         let mut outcomes = Vec::with_capacity(statements.len());
         let mut result = Ok(());
-        for statement in &statements {
-            match inner.execute(statement).await {
+        for (statement, params) in statements.iter().zip(params) {
+            match inner.execute(statement, params).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
                     result = Err(e);
@@ -1367,22 +1402,81 @@ impl StatementCache {
     }
 }
 
-fn bind(values: &[Value]) -> Params {
+/// The largest magnitude of a MySQL `TIME`: 838:59:59.999999.
+const MAX_TIME_MICROS: i64 = (838 * 3600 + 59 * 60 + 59) * temporal::MICROS_PER_SECOND + 999_999;
+
+/// The parameters of one statement, or an [`Error::Conversion`] naming the
+/// first value MySQL cannot hold; called before anything is sent.
+fn bind(values: &[Value]) -> Result<Params> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| bind_one(value, i + 1))
+        .collect::<Result<Vec<_>>>()
+        .map(Params::Positional)
+}
+
+/// One parameter, at its 1-based `position`. Dates go as the binary
+/// protocol's date fields (instants in UTC, which is how the dialect stores
+/// them), times as a signed duration, UUIDs as their 16 bytes, JSON and
+/// decimals as their text, which the server parses into the column's type.
+fn bind_one(value: &Value, position: usize) -> Result<mysql_async::Value> {
     use mysql_async::Value as My;
-    Params::Positional(
-        values
-            .iter()
-            .map(|value| match value {
-                Value::Null => My::NULL,
-                Value::Bool(v) => My::Int(i64::from(*v)),
-                Value::I32(v) => My::Int(i64::from(*v)),
-                Value::I64(v) => My::Int(*v),
-                Value::F64(v) => My::Double(*v),
-                Value::Text(v) => My::Bytes(v.as_bytes().to_vec()),
-                Value::Blob(v) => My::Bytes(v.clone()),
-            })
-            .collect(),
-    )
+    let out_of_range = |expected: &'static str| Error::Conversion {
+        column: format!("parameter {position}"),
+        expected,
+        found: format!("{} `{value:?}`", value.kind()),
+    };
+    let date = |c: Civil| {
+        // MySQL's DATE and DATETIME hold the years 0000 to 9999 (1000 on is
+        // guaranteed, earlier years work); the other fields always fit a `u8`.
+        let year = u16::try_from(c.year)
+            .ok()
+            .filter(|_| temporal::in_text_range(value))
+            .ok_or_else(|| {
+                out_of_range(
+                    "a date in the years 0000 to 9999 (the range of MySQL's DATE and DATETIME)",
+                )
+            })?;
+        Ok(My::Date(
+            year,
+            c.month as u8,
+            c.day as u8,
+            c.hour as u8,
+            c.minute as u8,
+            c.second as u8,
+            c.micro,
+        ))
+    };
+    Ok(match value {
+        Value::Null => My::NULL,
+        Value::Bool(v) => My::Int(i64::from(*v)),
+        Value::I32(v) => My::Int(i64::from(*v)),
+        Value::I64(v) => My::Int(*v),
+        Value::F64(v) => My::Double(*v),
+        Value::Text(v) | Value::Json(v) | Value::Decimal(v) => My::Bytes(v.as_bytes().to_vec()),
+        Value::Blob(v) => My::Bytes(v.clone()),
+        Value::Uuid(v) => My::Bytes(v.to_vec()),
+        Value::Date(days) => date(Civil::from_days(*days))?,
+        Value::DateTime(micros) | Value::Timestamp(micros) => date(Civil::from_micros(*micros))?,
+        Value::Time(micros) => {
+            if micros.unsigned_abs() > MAX_TIME_MICROS.unsigned_abs() {
+                return Err(out_of_range(
+                    "a time from -838:59:59.999999 to 838:59:59.999999 (the range of MySQL's TIME)",
+                ));
+            }
+            // In range, so the magnitude is positive and the hours under 839.
+            let (hours, minutes, seconds, micro) = temporal::clock(micros.abs());
+            My::Time(
+                *micros < 0,
+                hours / 24,
+                (hours % 24) as u8,
+                minutes as u8,
+                seconds as u8,
+                micro,
+            )
+        }
+    })
 }
 
 fn column_names(columns: &[Column]) -> Arc<[String]> {
@@ -1417,8 +1511,16 @@ fn key_row(id: u64) -> Result<Row> {
     ))
 }
 
-/// Reads one column value by the column's type. The binary protocol gives
-/// integers and floats as such; the text protocol gives every value as text.
+/// Reads one column value by the column's type.
+///
+/// The binary protocol (statements with parameters) gives integers and
+/// floats as such and dates and times as their fields; the text protocol
+/// gives every value as text, which is parsed. Either way: DATE reads as
+/// [`Value::Date`], DATETIME and TIMESTAMP as [`Value::DateTime`], TIME as
+/// [`Value::Time`] (a duration, possibly negative or over a day), DECIMAL as
+/// [`Value::Decimal`] without trailing zeros, MySQL's JSON as [`Value::Json`]
+/// (MariaDB's JSON is a text column and reads as text), binary strings as
+/// [`Value::Blob`].
 fn read_value(column: &Column, name: &str, value: mysql_async::Value) -> Result<Value> {
     use ColumnType::*;
     use mysql_async::Value as My;
@@ -1455,8 +1557,19 @@ fn read_value(column: &Column, name: &str, value: mysql_async::Value) -> Result<
                 .ok_or_else(|| conversion("an f64", "text that is not a number".into())),
             other => Err(conversion("a float", format!("{other:?}"))),
         },
-        // Exact decimals as their text: `String` reads them losslessly.
-        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => text(name, value),
+        // Both protocols send decimals as text.
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            let text = utf8(name, value)?;
+            trim_decimal(&text)
+                .map(Value::Decimal)
+                .ok_or_else(|| conversion("a decimal", format!("the text {text:?}")))
+        }
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => read_temporal(name, Temporal::Date, value),
+        MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_TIMESTAMP2 => read_temporal(name, Temporal::DateTime, value),
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => read_temporal(name, Temporal::Time, value),
         MYSQL_TYPE_BIT => match value {
             My::Bytes(bytes) if bytes.len() <= 8 => {
                 let bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
@@ -1466,7 +1579,7 @@ fn read_value(column: &Column, name: &str, value: mysql_async::Value) -> Result<
             }
             other => Err(conversion("an integer", format!("{other:?}"))),
         },
-        MYSQL_TYPE_JSON => text(name, value),
+        MYSQL_TYPE_JSON => utf8(name, value).map(Value::Json),
         MYSQL_TYPE_VARCHAR
         | MYSQL_TYPE_VAR_STRING
         | MYSQL_TYPE_STRING
@@ -1482,27 +1595,27 @@ fn read_value(column: &Column, name: &str, value: mysql_async::Value) -> Result<
                     other => Err(conversion("bytes", format!("{other:?}"))),
                 }
             } else {
-                text(name, value)
+                utf8(name, value).map(Value::Text)
             }
         }
         MYSQL_TYPE_NULL => Ok(Value::Null),
         other => Err(conversion(
-            "a value aludel can hold (an integer, float, text or bytes)",
+            "a value aludel can hold (an integer, float, decimal, text, bytes, JSON, a date, \
+             a date and time, or a time)",
             format!("a value of MySQL type {}", type_name(other)),
         )),
     }
 }
 
-fn text(name: &str, value: mysql_async::Value) -> Result<Value> {
+/// The text of a value sent as bytes, which must be UTF-8.
+fn utf8(name: &str, value: mysql_async::Value) -> Result<String> {
     match value {
         mysql_async::Value::Bytes(bytes) => {
-            String::from_utf8(bytes)
-                .map(Value::Text)
-                .map_err(|_| Error::Conversion {
-                    column: name.to_owned(),
-                    expected: "UTF-8 text",
-                    found: "bytes that are not valid UTF-8".into(),
-                })
+            String::from_utf8(bytes).map_err(|_| Error::Conversion {
+                column: name.to_owned(),
+                expected: "UTF-8 text",
+                found: "bytes that are not valid UTF-8".into(),
+            })
         }
         other => Err(Error::Conversion {
             column: name.to_owned(),
@@ -1517,13 +1630,128 @@ fn parse_integer(text: &[u8]) -> Option<Value> {
     text.parse::<i64>().ok().map(Value::I64)
 }
 
+/// A decimal's text without the zeros that pad it to the column's scale
+/// (`DECIMAL(65,30)` sends thirty places): `1.500` is `1.5`, `2.000` is `2`
+/// and `-0.000` is `0`. `None` for text that is not `-?digits(.digits)?`.
+fn trim_decimal(text: &str) -> Option<String> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    Some(normalized_decimal(text).into_owned())
+}
+
+/// What a date or time column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Temporal {
+    /// DATE.
+    Date,
+    /// DATETIME or TIMESTAMP.
+    DateTime,
+    /// TIME: a duration.
+    Time,
+}
+
+impl Temporal {
+    fn expected(self) -> &'static str {
+        match self {
+            Temporal::Date => "a date",
+            Temporal::DateTime => "a date and time",
+            Temporal::Time => "a time from -838:59:59.999999 to 838:59:59.999999",
+        }
+    }
+}
+
+/// Reads a DATE, DATETIME, TIMESTAMP or TIME value: fields from the binary
+/// protocol, text from the text protocol. MySQL's zero date (`0000-00-00`)
+/// and dates with a zero month or day name no day: they are refused, never
+/// read as some other date.
+fn read_temporal(name: &str, kind: Temporal, value: mysql_async::Value) -> Result<Value> {
+    use mysql_async::Value as My;
+    let refuse = |found: String| Error::Conversion {
+        column: name.to_owned(),
+        expected: kind.expected(),
+        found,
+    };
+    let zero_date = |shown: &str| {
+        refuse(format!(
+            "`{shown}`, a MySQL zero date (or one with a zero month or day), which names no day"
+        ))
+    };
+    match (kind, value) {
+        (
+            Temporal::Date | Temporal::DateTime,
+            My::Date(year, month, day, hour, minute, second, micro),
+        ) => {
+            let mut shown = format!("{year:04}-{month:02}-{day:02}");
+            if kind == Temporal::DateTime {
+                shown += &format!(" {hour:02}:{minute:02}:{second:02}.{micro:06}");
+            }
+            if month == 0 || day == 0 {
+                return Err(zero_date(&shown));
+            }
+            let civil = Civil {
+                year: i64::from(year),
+                month: u32::from(month),
+                day: u32::from(day),
+                hour: u32::from(hour),
+                minute: u32::from(minute),
+                second: u32::from(second),
+                micro,
+            };
+            let read = match kind {
+                Temporal::Date => civil.to_days().map(Value::Date),
+                _ => civil.to_micros().map(Value::DateTime),
+            };
+            read.ok_or_else(|| refuse(format!("`{shown}`, which names no real day or time")))
+        }
+        (Temporal::Time, My::Time(negative, days, hours, minutes, seconds, micros)) => {
+            let sign = if negative { "-" } else { "" };
+            let shown =
+                format!("{sign}{days} days {hours:02}:{minutes:02}:{seconds:02}.{micros:06}");
+            // 838 hours are under 35 days; more could overflow below.
+            if days > 35 {
+                return Err(refuse(shown));
+            }
+            let magnitude = ((i64::from(days) * 24 + i64::from(hours)) * 60 + i64::from(minutes))
+                * 60
+                + i64::from(seconds);
+            let magnitude = magnitude * temporal::MICROS_PER_SECOND + i64::from(micros);
+            if minutes >= 60 || seconds >= 60 || micros >= 1_000_000 || magnitude > MAX_TIME_MICROS
+            {
+                return Err(refuse(shown));
+            }
+            Ok(Value::Time(if negative { -magnitude } else { magnitude }))
+        }
+        (_, My::Bytes(bytes)) => {
+            let text = utf8(name, My::Bytes(bytes))?;
+            let read = match kind {
+                Temporal::Date => temporal::parse_date(&text).map(Value::Date),
+                Temporal::DateTime => temporal::parse_datetime(&text).map(Value::DateTime),
+                Temporal::Time => temporal::parse_time(&text, true)
+                    .filter(|micros| micros.unsigned_abs() <= MAX_TIME_MICROS.unsigned_abs())
+                    .map(Value::Time),
+            };
+            match read {
+                Some(value) => Ok(value),
+                // `YYYY-00-DD`, `YYYY-MM-00`, and `0000-00-00` itself.
+                None if kind != Temporal::Time
+                    && (text.get(5..7) == Some("00") || text.get(8..10) == Some("00")) =>
+                {
+                    Err(zero_date(&text))
+                }
+                None => Err(refuse(format!("the text {text:?}"))),
+            }
+        }
+        (_, other) => Err(refuse(format!("{other:?}"))),
+    }
+}
+
 fn type_name(ty: ColumnType) -> &'static str {
     use ColumnType::*;
     match ty {
-        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => "DATE",
-        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => "TIME",
-        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => "DATETIME",
-        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => "TIMESTAMP",
         MYSQL_TYPE_GEOMETRY => "GEOMETRY",
         MYSQL_TYPE_VECTOR => "VECTOR",
         _ => "unknown",
@@ -1866,11 +2094,293 @@ mod tests {
             Some(Value::Blob(vec![0, 0xff]))
         );
         let date = column(ColumnType::MYSQL_TYPE_DATETIME, BINARY_CHARSET);
-        let err = read_value(&date, "created", My::Date(2024, 1, 2, 3, 4, 5, 0));
-        assert!(matches!(err, Err(Error::Conversion { ref column, .. }) if column == "created"));
         assert_eq!(
             read_value(&date, "created", My::NULL).ok(),
             Some(Value::Null)
         );
+        let geometry = column(ColumnType::MYSQL_TYPE_GEOMETRY, BINARY_CHARSET);
+        let err = read_value(&geometry, "shape", My::Bytes(vec![0; 25]));
+        assert!(matches!(err, Err(Error::Conversion { ref column, .. }) if column == "shape"));
+    }
+
+    /// 2024-02-29 (a leap day) as days since 1970-01-01.
+    const LEAP_DAY: i32 = 19_782;
+
+    #[test]
+    fn dates_and_times_read_from_both_protocols() {
+        use mysql_async::Value as My;
+        let day = temporal::MICROS_PER_DAY;
+        let second = temporal::MICROS_PER_SECOND;
+        let max_time = (838 * 3600 + 59 * 60 + 59) * second + 999_999;
+        let cases = [
+            (
+                ColumnType::MYSQL_TYPE_DATE,
+                My::Date(2024, 2, 29, 0, 0, 0, 0),
+                "2024-02-29",
+                Value::Date(LEAP_DAY),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_NEWDATE,
+                My::Date(1000, 1, 1, 0, 0, 0, 0),
+                "1000-01-01",
+                Value::Date(-354_285),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_DATE,
+                My::Date(0, 1, 1, 0, 0, 0, 0),
+                "0000-01-01",
+                Value::Date(-719_528),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_DATETIME,
+                My::Date(9999, 12, 31, 23, 59, 59, 999_999),
+                "9999-12-31 23:59:59.999999",
+                Value::DateTime(253_402_300_799_999_999),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_DATETIME2,
+                My::Date(1969, 12, 31, 23, 59, 59, 500_000),
+                "1969-12-31 23:59:59.500000",
+                Value::DateTime(-500_000),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIMESTAMP,
+                My::Date(2024, 2, 29, 12, 0, 0, 0),
+                "2024-02-29 12:00:00",
+                Value::DateTime(i64::from(LEAP_DAY) * day + 12 * 3600 * second),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIMESTAMP2,
+                My::Date(1970, 1, 1, 0, 0, 1, 0),
+                "1970-01-01 00:00:01.000000",
+                Value::DateTime(second),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME,
+                My::Time(false, 0, 0, 0, 0, 0),
+                "00:00:00",
+                Value::Time(0),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME2,
+                My::Time(false, 34, 22, 59, 59, 999_999),
+                "838:59:59.999999",
+                Value::Time(max_time),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME2,
+                My::Time(true, 34, 22, 59, 59, 999_999),
+                "-838:59:59.999999",
+                Value::Time(-max_time),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME,
+                My::Time(true, 0, 0, 0, 1, 500_000),
+                "-00:00:01.500000",
+                Value::Time(-1_500_000),
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME,
+                My::Time(false, 1, 1, 0, 0, 0),
+                "25:00:00",
+                Value::Time(25 * 3600 * second),
+            ),
+        ];
+        for (ty, binary, text, expected) in cases {
+            let column = Column::new(ty).with_character_set(BINARY_CHARSET);
+            let from_binary = read_value(&column, "c", binary.clone());
+            assert_eq!(
+                from_binary.ok(),
+                Some(expected.clone()),
+                "{ty:?} {binary:?}"
+            );
+            let from_text = read_value(&column, "c", My::Bytes(text.as_bytes().to_vec()));
+            assert_eq!(from_text.ok(), Some(expected), "{ty:?} {text}");
+        }
+    }
+
+    #[test]
+    fn zero_dates_are_refused() {
+        use mysql_async::Value as My;
+        let date = Column::new(ColumnType::MYSQL_TYPE_DATE);
+        let datetime = Column::new(ColumnType::MYSQL_TYPE_DATETIME2);
+        let refused = [
+            (&date, My::Date(0, 0, 0, 0, 0, 0, 0)),
+            (&date, My::Date(2024, 0, 15, 0, 0, 0, 0)),
+            (&date, My::Date(2024, 5, 0, 0, 0, 0, 0)),
+            (&date, My::Bytes(b"0000-00-00".to_vec())),
+            (&date, My::Bytes(b"2024-00-15".to_vec())),
+            (&date, My::Bytes(b"2024-05-00".to_vec())),
+            (&datetime, My::Date(0, 0, 0, 0, 0, 0, 0)),
+            (&datetime, My::Bytes(b"0000-00-00 00:00:00".to_vec())),
+            (&datetime, My::Bytes(b"0000-00-00 00:00:00.000000".to_vec())),
+        ];
+        for (column, value) in refused {
+            let err = read_value(column, "d", value.clone());
+            match err {
+                Err(Error::Conversion {
+                    column, ref found, ..
+                }) if column == "d" && found.contains("zero date") => {}
+                other => panic!("{value:?} read as {other:?}"),
+            }
+        }
+        // Dates that are not dates at all, and text that is not a time.
+        for (column, value) in [
+            (&date, My::Date(2023, 2, 29, 0, 0, 0, 0)),
+            (&date, My::Bytes(b"2023-02-29".to_vec())),
+            (&datetime, My::Bytes(b"yesterday".to_vec())),
+            (&datetime, My::Int(1)),
+        ] {
+            let err = read_value(column, "d", value.clone());
+            assert!(
+                matches!(err, Err(Error::Conversion { ref column, .. }) if column == "d"),
+                "{value:?} read as {err:?}"
+            );
+        }
+        let time = Column::new(ColumnType::MYSQL_TYPE_TIME);
+        for value in [
+            My::Bytes(b"839:00:00".to_vec()),
+            My::Bytes(b"12:60:00".to_vec()),
+            My::Time(false, 35, 0, 0, 0, 0),
+            My::Time(true, u32::MAX, 23, 59, 59, 999_999),
+            My::Time(false, 0, 0, 60, 0, 0),
+        ] {
+            assert!(read_value(&time, "t", value.clone()).is_err(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_read_without_padding() {
+        use mysql_async::Value as My;
+        let padded = format!("1.5{}", "0".repeat(29));
+        let cases = [
+            (padded.as_str(), "1.5"),
+            ("2.000", "2"),
+            ("-0.000", "0"),
+            ("0.000000000000000000000000000000", "0"),
+            ("100", "100"),
+            ("-100.010", "-100.01"),
+            (
+                "79228162514264337593543950335.000000000000000000000000000000",
+                "79228162514264337593543950335",
+            ),
+            (
+                "0.000000000000000000000000000100",
+                "0.0000000000000000000000000001",
+            ),
+        ];
+        for ty in [
+            ColumnType::MYSQL_TYPE_NEWDECIMAL,
+            ColumnType::MYSQL_TYPE_DECIMAL,
+        ] {
+            let column = Column::new(ty).with_character_set(BINARY_CHARSET);
+            for (sent, read) in cases {
+                assert_eq!(
+                    read_value(&column, "n", My::Bytes(sent.as_bytes().to_vec())).ok(),
+                    Some(Value::Decimal(read.into())),
+                    "{sent}"
+                );
+            }
+            for bad in ["", "-", "1e5", "1.2.3", ".5", "NaN"] {
+                assert!(
+                    read_value(&column, "n", My::Bytes(bad.as_bytes().to_vec())).is_err(),
+                    "{bad:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn json_and_uuid_bytes_read_as_such() {
+        use mysql_async::Value as My;
+        let json = Column::new(ColumnType::MYSQL_TYPE_JSON).with_character_set(BINARY_CHARSET);
+        let document = r#"{"name": "Zoë", "emoji": "😀"}"#;
+        assert_eq!(
+            read_value(&json, "j", My::Bytes(document.as_bytes().to_vec())).ok(),
+            Some(Value::Json(document.into()))
+        );
+        assert!(read_value(&json, "j", My::Bytes(vec![0xff])).is_err());
+        let uuid = Column::new(ColumnType::MYSQL_TYPE_STRING).with_character_set(BINARY_CHARSET);
+        assert_eq!(
+            read_value(&uuid, "u", My::Bytes(vec![0; 16])).ok(),
+            Some(Value::Blob(vec![0; 16]))
+        );
+    }
+
+    #[test]
+    fn new_values_bind_as_mysql_values() {
+        use mysql_async::Value as My;
+        let day = temporal::MICROS_PER_DAY;
+        let max_time = (838 * 3600 + 59 * 60 + 59) * temporal::MICROS_PER_SECOND + 999_999;
+        let uuid: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let values = [
+            (Value::Date(LEAP_DAY), My::Date(2024, 2, 29, 0, 0, 0, 0)),
+            (Value::Date(-719_528), My::Date(0, 1, 1, 0, 0, 0, 0)),
+            (
+                Value::DateTime(253_402_300_799_999_999),
+                My::Date(9999, 12, 31, 23, 59, 59, 999_999),
+            ),
+            (
+                Value::Timestamp(-1),
+                My::Date(1969, 12, 31, 23, 59, 59, 999_999),
+            ),
+            (Value::Time(0), My::Time(false, 0, 0, 0, 0, 0)),
+            (
+                Value::Time(max_time),
+                My::Time(false, 34, 22, 59, 59, 999_999),
+            ),
+            (
+                Value::Time(-max_time),
+                My::Time(true, 34, 22, 59, 59, 999_999),
+            ),
+            (Value::Time(-1), My::Time(true, 0, 0, 0, 0, 1)),
+            (Value::Time(day), My::Time(false, 1, 0, 0, 0, 0)),
+            (Value::Uuid(uuid), My::Bytes(uuid.to_vec())),
+            (
+                Value::Json("[\"é\"]".into()),
+                My::Bytes("[\"é\"]".as_bytes().to_vec()),
+            ),
+            (Value::Decimal("-1.50".into()), My::Bytes(b"-1.50".to_vec())),
+        ];
+        for (value, expected) in values {
+            let bound = bind(std::slice::from_ref(&value));
+            match bound {
+                Ok(Params::Positional(bound)) => assert_eq!(bound, [expected], "{value:?}"),
+                other => panic!("{value:?} bound as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn values_mysql_cannot_hold_are_refused_before_sending() {
+        let max_time = (838 * 3600 + 59 * 60 + 59) * temporal::MICROS_PER_SECOND + 999_999;
+        let refused = [
+            (Value::Date(-719_529), "-0001-12-31", "0000 to 9999"),
+            (Value::Date(2_932_897), "+10000-01-01", "0000 to 9999"),
+            (
+                Value::DateTime(253_402_300_800_000_000),
+                "+10000-01-01",
+                "0000 to 9999",
+            ),
+            (Value::Timestamp(i64::MIN), "-", "0000 to 9999"),
+            (Value::Time(max_time + 1), "839:00:00", "838:59:59.999999"),
+            (Value::Time(-max_time - 1), "-839:00:00", "838:59:59.999999"),
+            (Value::Time(i64::MIN), "-", "838:59:59.999999"),
+        ];
+        for (value, shown, range) in refused {
+            let params = [Value::I64(1), Value::Null, value.clone()];
+            match bind(&params) {
+                Err(Error::Conversion {
+                    column,
+                    expected,
+                    found,
+                }) => {
+                    assert_eq!(column, "parameter 3", "{value:?}");
+                    assert!(expected.contains(range), "{value:?}: {expected}");
+                    assert!(found.contains(shown), "{value:?}: {found}");
+                }
+                other => panic!("{value:?} bound as {other:?}"),
+            }
+        }
     }
 }

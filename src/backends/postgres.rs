@@ -17,7 +17,20 @@
 //!   multi-row INSERTs), runs as an unnamed statement in one round trip. With `statement_cache_size=0` every statement is
 //!   unnamed, for PgBouncer-style proxies that cannot keep named statements;
 //!   the parameter types then come from the values (integers as `int4` /
-//!   `int8`, floats as `float8`, text left to the server to infer).
+//!   `int8`, floats as `float8`, dates and times as `date`, `time`,
+//!   `timestamp` and `timestamptz`, UUIDs as `uuid`, JSON as `jsonb`,
+//!   decimals as `numeric`, text left to the server to infer).
+//! - **Values** travel in binary, except decimals, and text bound to a
+//!   parameter that is not text, which go as text for the server to parse.
+//!   Dates and timestamps move between 1970-01-01 and PostgreSQL's epoch,
+//!   2000-01-01. What PostgreSQL cannot hold (dates and timestamps before
+//!   4713-11-24 BC, dates after 5874897 AD, times past 24:00:00) is refused
+//!   before anything is sent; an `infinity` date or timestamp, or one past
+//!   294247 AD (the end of an `i64` of microseconds since 1970), fails to
+//!   read rather than becoming another. `numeric` reads as the text
+//!   `numeric::text` gives (every digit, and the value's scale), `json`
+//!   and `jsonb` as their text, `uuid` as its 16 bytes. Other types
+//!   (`interval`, `timetz`, arrays, ...) need a cast in SQL, e.g. `::text`.
 //! - **Schema changes.** [`Backend::schema_changed`] bumps a generation
 //!   counter shared by every connection of the backend; a connection whose
 //!   cache is older drops it before its next statement. A statement the
@@ -109,6 +122,7 @@ use crate::query::dialect::{Dialect, PostgresDialect};
 use crate::query::render::Statement;
 use crate::uri::{DatabaseUri, option_part};
 use crate::value::Value;
+use crate::value::temporal::{self, MICROS_PER_DAY};
 
 // tokio-postgres' `ToSql` writes into `bytes::BytesMut`; postgres-types
 // re-exports it, which spares aludel a direct dependency on `bytes`.
@@ -2164,6 +2178,13 @@ enum ParamType {
     /// Takes text as is, in binary (`text`, `varchar`, `bpchar`, `name`, enums, ...).
     TextLike,
     Bytea,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Uuid,
+    Json,
+    Jsonb,
     /// Anything else: text is sent in text format for the server to parse.
     Other,
 }
@@ -2189,6 +2210,13 @@ fn param_type(ty: &Type) -> ParamType {
         (Type::NAME, ParamType::TextLike),
         (Type::UNKNOWN, ParamType::TextLike),
         (Type::BYTEA, ParamType::Bytea),
+        (Type::DATE, ParamType::Date),
+        (Type::TIME, ParamType::Time),
+        (Type::TIMESTAMP, ParamType::Timestamp),
+        (Type::TIMESTAMPTZ, ParamType::TimestampTz),
+        (Type::UUID, ParamType::Uuid),
+        (Type::JSON, ParamType::Json),
+        (Type::JSONB, ParamType::Jsonb),
     ];
     match known.iter().find(|(t, _)| t == ty) {
         Some((_, class)) => *class,
@@ -2209,6 +2237,13 @@ fn param_type_name(class: ParamType) -> &'static str {
         ParamType::Bool => "boolean",
         ParamType::TextLike => "text",
         ParamType::Bytea => "bytea",
+        ParamType::Date => "date",
+        ParamType::Time => "time",
+        ParamType::Timestamp => "timestamp",
+        ParamType::TimestampTz => "timestamptz",
+        ParamType::Uuid => "uuid",
+        ParamType::Json => "json",
+        ParamType::Jsonb => "jsonb",
         ParamType::Other => "a value of the parameter's type",
     }
 }
@@ -2219,6 +2254,8 @@ enum BindProblem {
     Mismatch,
     OutOfRange,
     Nul,
+    /// A decimal whose text is not a number.
+    Malformed,
 }
 
 /// Whether `value` can be bound to a parameter of type `ty`.
@@ -2252,7 +2289,86 @@ fn bind_problem(value: &Value, ty: &Type) -> Option<BindProblem> {
         Value::Text(text) if text.contains('\0') => Some(BindProblem::Nul),
         Value::Text(_) => (class == ParamType::Bytea).then_some(BindProblem::Mismatch),
         Value::Blob(_) => (class != ParamType::Bytea).then_some(BindProblem::Mismatch),
+        Value::Date(days) => match class {
+            ParamType::Date => fits(date_to_pg(*days).is_some()),
+            _ => Some(BindProblem::Mismatch),
+        },
+        Value::Time(micros) => match class {
+            ParamType::Time => fits(time_fits(*micros)),
+            _ => Some(BindProblem::Mismatch),
+        },
+        Value::DateTime(micros) | Value::Timestamp(micros) => match class {
+            ParamType::Timestamp | ParamType::TimestampTz => {
+                fits(timestamp_to_pg(*micros).is_some())
+            }
+            _ => Some(BindProblem::Mismatch),
+        },
+        Value::Uuid(_) => (class != ParamType::Uuid).then_some(BindProblem::Mismatch),
+        Value::Json(text) => match class {
+            // JSON escapes NUL (`\u0000`); a raw one is not JSON, and
+            // PostgreSQL text cannot hold it.
+            ParamType::Json | ParamType::Jsonb if text.contains('\0') => Some(BindProblem::Nul),
+            ParamType::Json | ParamType::Jsonb => None,
+            _ => Some(BindProblem::Mismatch),
+        },
+        Value::Decimal(text) => match class {
+            // Sent in text format, which the server reads only up to a NUL:
+            // anything but a plain number could be read as another one.
+            ParamType::Numeric => (!is_decimal_text(text)).then_some(BindProblem::Malformed),
+            _ => Some(BindProblem::Mismatch),
+        },
     }
+}
+
+/// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_DAYS: i32 = 10_957;
+/// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_MICROS: i64 = PG_EPOCH_DAYS as i64 * MICROS_PER_DAY;
+/// PostgreSQL's dates, as days since its epoch: 4713-11-24 BC (Julian day
+/// 0) to 5874897-12-31 (`IS_VALID_DATE` in `datatype/timestamp.h`).
+/// `date_recv` refuses the rest, except `i32::MIN` and `i32::MAX`, which
+/// are `-infinity` and `infinity`.
+const PG_DATES: Range<i32> = -2_451_545..2_145_031_949;
+/// PostgreSQL's timestamps, as microseconds since its epoch: 4713-11-24 BC
+/// to 294276-12-31 23:59:59.999999 (`MIN_TIMESTAMP` to `END_TIMESTAMP`).
+/// `i64::MIN` and `i64::MAX` are `-infinity` and `infinity`.
+const PG_TIMESTAMPS: Range<i64> = -211_813_488_000_000_000..9_223_371_331_200_000_000;
+/// `time` goes up to 24:00:00 inclusive.
+const PG_TIMES: std::ops::RangeInclusive<i64> = 0..=MICROS_PER_DAY;
+
+/// A [`Value::Date`] as PostgreSQL's day number, if `date` holds it.
+fn date_to_pg(days: i32) -> Option<i32> {
+    days.checked_sub(PG_EPOCH_DAYS)
+        .filter(|days| PG_DATES.contains(days))
+}
+
+/// A [`Value::DateTime`] or [`Value::Timestamp`] as PostgreSQL's
+/// microseconds, if `timestamp` / `timestamptz` holds it.
+fn timestamp_to_pg(micros: i64) -> Option<i64> {
+    micros
+        .checked_sub(PG_EPOCH_MICROS)
+        .filter(|micros| PG_TIMESTAMPS.contains(micros))
+}
+
+/// Whether `time` holds a [`Value::Time`].
+fn time_fits(micros: i64) -> bool {
+    PG_TIMES.contains(&micros)
+}
+
+/// Whether `text` is a decimal as [`Value::Decimal`] documents it (an
+/// optional `-`, digits, optionally `.` and digits; a digit on at least one
+/// side of the point), or `NaN`, `Infinity`, `-Infinity` in any case.
+fn is_decimal_text(text: &str) -> bool {
+    if ["nan", "infinity", "-infinity"]
+        .iter()
+        .any(|special| text.eq_ignore_ascii_case(special))
+    {
+        return true;
+    }
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty())
 }
 
 fn bind_error(index: usize, value: &Value, ty: &Type, problem: BindProblem) -> Error {
@@ -2270,8 +2386,30 @@ fn bind_error(index: usize, value: &Value, ty: &Type, problem: BindProblem) -> E
                 Value::I32(v) => format!("the integer {v}, out of range"),
                 Value::I64(v) => format!("the integer {v}, out of range"),
                 Value::F64(v) => format!("the float {v}, out of range"),
+                Value::Date(days) => {
+                    // From the day number: `temporal::to_text` takes dates
+                    // through microseconds, which the far ones overflow.
+                    let (year, month, day) = temporal::civil_from_days(i64::from(*days));
+                    format!(
+                        "the date {year:04}-{month:02}-{day:02}, out of range \
+                         (PostgreSQL's dates run from 4713-11-24 BC to 5874897-12-31)"
+                    )
+                }
+                Value::DateTime(_) | Value::Timestamp(_) => format!(
+                    "{} {}, out of range (PostgreSQL's timestamps run from 4713-11-24 BC to 294276-12-31)",
+                    value.kind(),
+                    temporal::to_text(value).unwrap_or_default()
+                ),
+                Value::Time(micros) => format!(
+                    "the time of day {micros} µs after midnight, out of range (00:00:00 to 24:00:00)"
+                ),
                 other => other.kind().to_owned(),
             },
+        },
+        BindProblem::Malformed => Error::Conversion {
+            column,
+            expected: "decimal text: an optional `-`, digits, optionally `.` and digits; or NaN, Infinity, -Infinity",
+            found: format!("{} that is not a number", value.kind()),
         },
         BindProblem::Mismatch => Error::Conversion {
             column,
@@ -2302,8 +2440,9 @@ fn check_statement(statement: &Statement, plan: &Plan) -> Result<()> {
         }
         Plan::Unnamed => {
             for (index, value) in statement.params.iter().enumerate() {
-                if matches!(value, Value::Text(text) if text.contains('\0')) {
-                    return Err(bind_error(index, value, &Type::TEXT, BindProblem::Nul));
+                let ty = unnamed_type(value);
+                if let Some(problem) = bind_problem(value, &ty) {
+                    return Err(bind_error(index, value, &ty, problem));
                 }
             }
             Ok(())
@@ -2321,6 +2460,13 @@ fn unnamed_type(value: &Value) -> Type {
         Value::I64(_) => Type::INT8,
         Value::F64(_) => Type::FLOAT8,
         Value::Blob(_) => Type::BYTEA,
+        Value::Date(_) => Type::DATE,
+        Value::Time(_) => Type::TIME,
+        Value::DateTime(_) => Type::TIMESTAMP,
+        Value::Timestamp(_) => Type::TIMESTAMPTZ,
+        Value::Uuid(_) => Type::UUID,
+        Value::Json(_) => Type::JSONB,
+        Value::Decimal(_) => Type::NUMERIC,
         Value::Null | Value::Text(_) => UNSPECIFIED
             .get_or_init(|| Type::new("unspecified".into(), 0, Kind::Pseudo, "pg_catalog".into()))
             .clone(),
@@ -2346,6 +2492,9 @@ impl ToSql for Bind<'_> {
         if let Some(problem) = bind_problem(self.0, ty) {
             return Err(Box::new(bind_error(0, self.0, ty, problem)));
         }
+        // Unreachable after `bind_problem`; kept so that a range is never
+        // assumed.
+        let out_of_range = || Box::new(bind_error(0, self.0, ty, BindProblem::OutOfRange));
         let class = param_type(ty);
         let int = |v: i64, out: &mut BytesMut| match class {
             ParamType::Int2 => i16::try_from(v)
@@ -2385,6 +2534,38 @@ impl ToSql for Bind<'_> {
                 out.extend_from_slice(v);
                 Ok(IsNull::No)
             }
+            Value::Date(days) => {
+                let days = date_to_pg(*days).ok_or_else(out_of_range)?;
+                out.extend_from_slice(&days.to_be_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Time(micros) => {
+                out.extend_from_slice(&micros.to_be_bytes());
+                Ok(IsNull::No)
+            }
+            Value::DateTime(micros) | Value::Timestamp(micros) => {
+                let micros = timestamp_to_pg(*micros).ok_or_else(out_of_range)?;
+                out.extend_from_slice(&micros.to_be_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Uuid(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            Value::Json(text) => {
+                if class == ParamType::Jsonb {
+                    // jsonb's binary format: a version byte, then the text.
+                    out.extend_from_slice(&[1]);
+                }
+                out.extend_from_slice(text.as_bytes());
+                Ok(IsNull::No)
+            }
+            // Sent in text format (see `encode_format`): the server parses
+            // it, so every digit arrives.
+            Value::Decimal(text) => {
+                out.extend_from_slice(text.as_bytes());
+                Ok(IsNull::No)
+            }
         }
     }
 
@@ -2409,6 +2590,7 @@ impl ToSql for Bind<'_> {
             Value::I32(_) | Value::I64(_) | Value::F64(_) if class == ParamType::Numeric => {
                 Format::Text
             }
+            Value::Decimal(_) => Format::Text,
             _ => Format::Binary,
         }
     }
@@ -2442,12 +2624,17 @@ enum ColumnType {
     Oid,
     Float4,
     Float8,
+    Numeric,
     Bool,
     Text,
     Bytea,
     Json,
     Jsonb,
     Uuid,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
     Void,
 }
 
@@ -2464,6 +2651,7 @@ fn column_type(ty: &Type) -> Option<ColumnType> {
         (Type::OID, ColumnType::Oid),
         (Type::FLOAT4, ColumnType::Float4),
         (Type::FLOAT8, ColumnType::Float8),
+        (Type::NUMERIC, ColumnType::Numeric),
         (Type::BOOL, ColumnType::Bool),
         (Type::TEXT, ColumnType::Text),
         (Type::VARCHAR, ColumnType::Text),
@@ -2474,6 +2662,10 @@ fn column_type(ty: &Type) -> Option<ColumnType> {
         (Type::JSON, ColumnType::Json),
         (Type::JSONB, ColumnType::Jsonb),
         (Type::UUID, ColumnType::Uuid),
+        (Type::DATE, ColumnType::Date),
+        (Type::TIME, ColumnType::Time),
+        (Type::TIMESTAMP, ColumnType::Timestamp),
+        (Type::TIMESTAMPTZ, ColumnType::TimestampTz),
         (Type::VOID, ColumnType::Void),
     ];
     match known.iter().find(|(t, _)| t == ty) {
@@ -2484,7 +2676,8 @@ fn column_type(ty: &Type) -> Option<ColumnType> {
 }
 
 const READABLE_TYPES: &str = "a type aludel reads: smallint, integer, bigint, real, double precision, \
-     boolean, text, varchar, char, name, bytea, json, jsonb, uuid or oid (cast others in SQL, e.g. `::text`)";
+     numeric, boolean, text, varchar, char, name, bytea, json, jsonb, uuid, date, time, timestamp, \
+     timestamptz or oid (cast others in SQL, e.g. `::text`)";
 
 /// The column names, after checking that every column can be read.
 fn column_names(columns: &[tokio_postgres::Column]) -> Result<Arc<[String]>> {
@@ -2505,17 +2698,26 @@ fn column_names(columns: &[tokio_postgres::Column]) -> Result<Arc<[String]>> {
 fn decode_row(row: &tokio_postgres::Row) -> Result<Vec<Value>> {
     (0..row.len())
         .map(|i| {
-            row.try_get::<_, Read>(i).map(|read| read.0).map_err(|_| {
-                let (name, ty) = row
-                    .columns()
-                    .get(i)
-                    .map_or(("?", "?"), |c| (c.name(), c.type_().name()));
-                Error::Conversion {
-                    column: name.to_owned(),
-                    expected: READABLE_TYPES,
-                    found: format!("a malformed `{ty}` value"),
-                }
-            })
+            row.try_get::<_, Read>(i)
+                .map(|read| read.0)
+                .map_err(|error| {
+                    let (name, ty) = row
+                        .columns()
+                        .get(i)
+                        .map_or(("?", "?"), |c| (c.name(), c.type_().name()));
+                    match error.source().and_then(|e| e.downcast_ref::<Unreadable>()) {
+                        Some(unreadable) => Error::Conversion {
+                            column: name.to_owned(),
+                            expected: unreadable.expected,
+                            found: unreadable.found.clone(),
+                        },
+                        None => Error::Conversion {
+                            column: name.to_owned(),
+                            expected: READABLE_TYPES,
+                            found: format!("a malformed `{ty}` value"),
+                        },
+                    }
+                })
         })
         .collect()
 }
@@ -2535,16 +2737,26 @@ impl<'a> FromSql<'a> for Read {
             ColumnType::Oid => Value::I64(i64::from(u32::from_sql(&Type::OID, raw)?)),
             ColumnType::Float4 => Value::F64(f64::from(f32::from_sql(&Type::FLOAT4, raw)?)),
             ColumnType::Float8 => Value::F64(f64::from_sql(&Type::FLOAT8, raw)?),
+            ColumnType::Numeric => Value::Decimal(decode_numeric(raw)?),
             ColumnType::Bool => Value::Bool(bool::from_sql(&Type::BOOL, raw)?),
-            ColumnType::Text | ColumnType::Json => {
-                Value::Text(std::str::from_utf8(raw)?.to_owned())
-            }
+            ColumnType::Text => Value::Text(std::str::from_utf8(raw)?.to_owned()),
+            ColumnType::Json => Value::Json(std::str::from_utf8(raw)?.to_owned()),
             ColumnType::Jsonb => match raw.split_first() {
-                Some((1, text)) => Value::Text(std::str::from_utf8(text)?.to_owned()),
+                Some((1, text)) => Value::Json(std::str::from_utf8(text)?.to_owned()),
                 _ => return Err("unsupported jsonb version".into()),
             },
             ColumnType::Bytea => Value::Blob(raw.to_vec()),
-            ColumnType::Uuid => Value::Text(uuid_text(raw)?),
+            ColumnType::Uuid => {
+                Value::Uuid(<[u8; 16]>::try_from(raw).map_err(|_| "a uuid is 16 bytes")?)
+            }
+            ColumnType::Date => Value::Date(date_from_pg(i32::from_sql(&Type::INT4, raw)?)?),
+            ColumnType::Time => Value::Time(i64::from_sql(&Type::INT8, raw)?),
+            ColumnType::Timestamp => {
+                Value::DateTime(timestamp_from_pg(i64::from_sql(&Type::INT8, raw)?)?)
+            }
+            ColumnType::TimestampTz => {
+                Value::Timestamp(timestamp_from_pg(i64::from_sql(&Type::INT8, raw)?)?)
+            }
             ColumnType::Void => Value::Null,
         };
         Ok(Read(value))
@@ -2560,19 +2772,169 @@ impl<'a> FromSql<'a> for Read {
     }
 }
 
-fn uuid_text(raw: &[u8]) -> Result<String, Box<dyn StdError + Sync + Send>> {
-    use std::fmt::Write as _;
-    if raw.len() != 16 {
-        return Err("a uuid is 16 bytes".into());
+/// A well-formed value that has no [`Value`] form: an infinite date, a
+/// timestamp past what microseconds in an `i64` reach.
+#[derive(Debug)]
+struct Unreadable {
+    expected: &'static str,
+    found: String,
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}, found {}", self.expected, self.found)
     }
-    let mut out = String::with_capacity(36);
-    for (i, byte) in raw.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+}
+
+impl StdError for Unreadable {}
+
+impl Unreadable {
+    fn infinite(expected: &'static str, kind: &str, which: &str) -> Unreadable {
+        Unreadable {
+            expected,
+            found: format!("the {kind} `{which}`"),
         }
-        let _ = write!(out, "{byte:02x}");
     }
-    Ok(out)
+}
+
+const FINITE_DATE: &str =
+    "a finite date (a `Value::Date` has no infinity; filter it out, or cast it, e.g. `::text`)";
+const FINITE_TIMESTAMP: &str = "a finite timestamp (a `Value` timestamp has no infinity; filter it out, or cast it, e.g. `::text`)";
+
+/// A `date` as a [`Value::Date`].
+fn date_from_pg(days: i32) -> Result<i32, Unreadable> {
+    match days {
+        i32::MAX => Err(Unreadable::infinite(FINITE_DATE, "date", "infinity")),
+        i32::MIN => Err(Unreadable::infinite(FINITE_DATE, "date", "-infinity")),
+        // Only past PostgreSQL's own range, which `date_recv` refuses.
+        _ => days.checked_add(PG_EPOCH_DAYS).ok_or_else(|| Unreadable {
+            expected: "a date within PostgreSQL's range",
+            found: format!("the day number {days} after 2000-01-01"),
+        }),
+    }
+}
+
+/// A `timestamp` or `timestamptz` as microseconds since 1970-01-01.
+fn timestamp_from_pg(micros: i64) -> Result<i64, Unreadable> {
+    match micros {
+        i64::MAX => Err(Unreadable::infinite(
+            FINITE_TIMESTAMP,
+            "timestamp",
+            "infinity",
+        )),
+        i64::MIN => Err(Unreadable::infinite(
+            FINITE_TIMESTAMP,
+            "timestamp",
+            "-infinity",
+        )),
+        // PostgreSQL's timestamps run 30 years further than an i64 of
+        // microseconds since 1970.
+        _ => micros
+            .checked_add(PG_EPOCH_MICROS)
+            .ok_or_else(|| Unreadable {
+                expected: "a timestamp up to 294247-01-10 (microseconds since 1970 in an i64)",
+                found: format!("the timestamp {micros} µs after 2000-01-01"),
+            }),
+    }
+}
+
+/// PostgreSQL's binary `numeric` as the text `numeric_out` writes:
+/// exactly `dscale` digits after the point (no point when it is 0), no
+/// leading zeros but a lone `0` before the point, `-` only when a digit
+/// shown is not zero; `NaN`, `Infinity`, `-Infinity`.
+///
+/// The format (`numeric_send`): `ndigits` (16 bits), `weight` (i16, the
+/// power of 10000 of the first digit), `sign` (u16), `dscale` (u16, the
+/// digits shown after the point), then `ndigits` base-10000 digits (i16
+/// each). `ndigits` is read unsigned, as `numeric_recv` reads it: the
+/// largest numerics (131072 digits before the point and 16383 after) have
+/// more than `i16::MAX` digits. Digits past `dscale` are dropped, as
+/// `numeric_recv` does.
+fn decode_numeric(raw: &[u8]) -> Result<String, &'static str> {
+    const POSITIVE: u16 = 0x0000;
+    const NEGATIVE: u16 = 0x4000;
+    const NAN: u16 = 0xC000;
+    const INFINITY: u16 = 0xD000;
+    const NEGATIVE_INFINITY: u16 = 0xF000;
+    /// `NUMERIC_DSCALE_MASK`: the bits a display scale may use.
+    const DSCALE_MASK: u16 = 0x3FFF;
+
+    let (header, rest) = raw
+        .split_first_chunk::<8>()
+        .ok_or("a numeric is at least 8 bytes")?;
+    let [n0, n1, w0, w1, s0, s1, d0, d1] = *header;
+    let ndigits = usize::from(u16::from_be_bytes([n0, n1]));
+    let weight = i64::from(i16::from_be_bytes([w0, w1]));
+    let sign = u16::from_be_bytes([s0, s1]);
+    let dscale = u16::from_be_bytes([d0, d1]);
+    if rest.len() != ndigits * 2 {
+        return Err("a numeric's length does not match its digit count");
+    }
+    if dscale & !DSCALE_MASK != 0 {
+        return Err("a numeric's display scale is out of range");
+    }
+    let negative = match sign {
+        POSITIVE => false,
+        NEGATIVE => true,
+        NAN => return Ok("NaN".into()),
+        INFINITY => return Ok("Infinity".into()),
+        NEGATIVE_INFINITY => return Ok("-Infinity".into()),
+        _ => return Err("a numeric's sign is unknown"),
+    };
+    let digits = rest
+        .chunks_exact(2)
+        .map(|pair| match *pair {
+            [high, low] => u16::try_from(i16::from_be_bytes([high, low]))
+                .ok()
+                .filter(|digit| *digit < 10_000),
+            _ => None,
+        })
+        .collect::<Option<Vec<u16>>>()
+        .ok_or("a numeric digit is outside 0..=9999")?;
+    // The digit of weight `weight - index`; zero outside the stored ones.
+    let digit = |index: i64| {
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| digits.get(index))
+            .copied()
+            .unwrap_or(0)
+    };
+
+    use std::fmt::Write as _;
+    let scale = usize::from(dscale);
+    let mut text = String::with_capacity(2 + 4 * (weight.max(0) as usize + 1) + scale);
+    if negative {
+        text.push('-');
+    }
+    let integer_start = text.len();
+    for index in 0..=weight {
+        let group = digit(index);
+        if text.len() > integer_start {
+            let _ = write!(text, "{group:04}");
+        } else if group != 0 {
+            let _ = write!(text, "{group}");
+        }
+    }
+    if text.len() == integer_start {
+        text.push('0');
+    }
+    if scale > 0 {
+        text.push('.');
+        let fraction_start = text.len();
+        // The first group after the point has weight -1: index `weight + 1`.
+        let mut index = weight + 1;
+        while text.len() - fraction_start < scale {
+            let _ = write!(text, "{:04}", digit(index));
+            index += 1;
+        }
+        text.truncate(fraction_start + scale);
+    }
+    // A negative number whose shown digits are all zero reads as zero, as
+    // `numeric_out` would print it once `numeric_recv` has dropped the rest.
+    if negative && !text.bytes().any(|byte| matches!(byte, b'1'..=b'9')) {
+        text.remove(0);
+    }
+    Ok(text)
 }
 
 // ---------------------------------------------------------------------------
@@ -2802,12 +3164,358 @@ mod tests {
     }
 
     #[test]
-    fn uuids_read_as_text() {
-        let raw: Vec<u8> = (0u8..16).collect();
-        assert_eq!(
-            uuid_text(&raw).ok().as_deref(),
-            Some("00010203-0405-0607-0809-0a0b0c0d0e0f")
+    fn dates_times_uuids_json_and_decimals_bind_to_their_own_types() {
+        #[rustfmt::skip]
+        let cases: &[(Value, &Type, Option<BindProblem>)] = &[
+            (Value::Date(0), &Type::DATE, None),
+            (
+                Value::Date(0),
+                &Type::TIMESTAMP,
+                Some(BindProblem::Mismatch),
+            ),
+            (Value::Date(0), &Type::TEXT, Some(BindProblem::Mismatch)),
+            (Value::Time(0), &Type::TIME, None),
+            (Value::Time(MICROS_PER_DAY), &Type::TIME, None),
+            (
+                Value::Time(MICROS_PER_DAY + 1),
+                &Type::TIME,
+                Some(BindProblem::OutOfRange),
+            ),
+            (Value::Time(-1), &Type::TIME, Some(BindProblem::OutOfRange)),
+            (Value::Time(0), &Type::TIMETZ, Some(BindProblem::Mismatch)),
+            (Value::DateTime(0), &Type::TIMESTAMP, None),
+            (Value::DateTime(0), &Type::TIMESTAMPTZ, None),
+            (Value::Timestamp(0), &Type::TIMESTAMP, None),
+            (Value::Timestamp(0), &Type::TIMESTAMPTZ, None),
+            (
+                Value::Timestamp(0),
+                &Type::DATE,
+                Some(BindProblem::Mismatch),
+            ),
+            (
+                Value::Timestamp(i64::MIN),
+                &Type::TIMESTAMPTZ,
+                Some(BindProblem::OutOfRange),
+            ),
+            (Value::Uuid([0; 16]), &Type::UUID, None),
+            (
+                Value::Uuid([0; 16]),
+                &Type::TEXT,
+                Some(BindProblem::Mismatch),
+            ),
+            (Value::Json("{}".into()), &Type::JSON, None),
+            (Value::Json("{}".into()), &Type::JSONB, None),
+            (
+                Value::Json("{}".into()),
+                &Type::TEXT,
+                Some(BindProblem::Mismatch),
+            ),
+            (
+                Value::Json("\"\0\"".into()),
+                &Type::JSONB,
+                Some(BindProblem::Nul),
+            ),
+            (Value::Decimal("-12.340".into()), &Type::NUMERIC, None),
+            (Value::Decimal(".5".into()), &Type::NUMERIC, None),
+            (Value::Decimal("NaN".into()), &Type::NUMERIC, None),
+            (Value::Decimal("-Infinity".into()), &Type::NUMERIC, None),
+            (
+                Value::Decimal("1\0".into()),
+                &Type::NUMERIC,
+                Some(BindProblem::Malformed),
+            ),
+            (
+                Value::Decimal("1e5".into()),
+                &Type::NUMERIC,
+                Some(BindProblem::Malformed),
+            ),
+            (
+                Value::Decimal("-".into()),
+                &Type::NUMERIC,
+                Some(BindProblem::Malformed),
+            ),
+            (
+                Value::Decimal(".".into()),
+                &Type::NUMERIC,
+                Some(BindProblem::Malformed),
+            ),
+            (
+                Value::Decimal("".into()),
+                &Type::NUMERIC,
+                Some(BindProblem::Malformed),
+            ),
+            (
+                Value::Decimal("1".into()),
+                &Type::TEXT,
+                Some(BindProblem::Mismatch),
+            ),
+            (
+                Value::Decimal("1".into()),
+                &Type::FLOAT8,
+                Some(BindProblem::Mismatch),
+            ),
+            // Text goes to any type but bytea, in text format, for the server to parse.
+            (Value::Text("2024-02-29".into()), &Type::DATE, None),
+            (Value::Text("{}".into()), &Type::JSONB, None),
+        ];
+        for (value, ty, problem) in cases {
+            assert_eq!(bind_problem(value, ty), *problem, "{value:?} as {ty}");
+        }
+        let error = bind_error(0, &Value::Time(-1), &Type::TIME, BindProblem::OutOfRange);
+        assert!(error.to_string().contains("out of range"), "{error}");
+        let error = bind_error(1, &Value::Uuid([0; 16]), &Type::TEXT, BindProblem::Mismatch);
+        let shown = error.to_string();
+        assert!(
+            shown.contains("parameter $2") && shown.contains("UUID") && shown.contains("`text`"),
+            "{shown}"
         );
+    }
+
+    #[test]
+    fn dates_and_timestamps_shift_to_postgres_epoch_within_its_range() {
+        use crate::value::temporal::days_from_civil;
+        let day = |y, m, d| i32::try_from(days_from_civil(y, m, d)).unwrap_or(i32::MIN);
+        assert_eq!(day(2000, 1, 1), PG_EPOCH_DAYS);
+        assert_eq!(PG_EPOCH_MICROS, 946_684_800_000_000);
+
+        // Dates: 4713-11-24 BC (year -4713) to 5874897-12-31.
+        assert_eq!(date_to_pg(0), Some(-10_957));
+        assert_eq!(date_to_pg(PG_EPOCH_DAYS), Some(0));
+        let first = day(-4713, 11, 24);
+        let last = day(5_874_897, 12, 31);
+        assert_eq!(date_to_pg(first), Some(PG_DATES.start));
+        assert_eq!(date_to_pg(first - 1), None);
+        assert_eq!(date_to_pg(last), Some(PG_DATES.end - 1));
+        assert_eq!(date_to_pg(last + 1), None);
+        assert_eq!(date_to_pg(i32::MIN), None);
+        assert_eq!(date_to_pg(i32::MAX), None);
+
+        // Timestamps: from the same first day to 294276-12-31 23:59:59.999999.
+        let micros = |days: i32| i64::from(days) * MICROS_PER_DAY;
+        assert_eq!(timestamp_to_pg(0), Some(-PG_EPOCH_MICROS));
+        assert_eq!(timestamp_to_pg(PG_EPOCH_MICROS), Some(0));
+        assert_eq!(timestamp_to_pg(micros(first)), Some(PG_TIMESTAMPS.start));
+        assert_eq!(timestamp_to_pg(micros(first) - 1), None);
+        assert_eq!(
+            i64::from(day(294_277, 1, 1) - PG_EPOCH_DAYS) * MICROS_PER_DAY,
+            PG_TIMESTAMPS.end
+        );
+        // Every i64 after 1970 is before 294277: only the start is a limit.
+        assert_eq!(timestamp_to_pg(i64::MAX), Some(i64::MAX - PG_EPOCH_MICROS));
+        assert_eq!(timestamp_to_pg(i64::MIN), None);
+
+        // Reading back, infinities are clear errors, never far-off dates.
+        assert_eq!(date_from_pg(0).ok(), Some(PG_EPOCH_DAYS));
+        assert_eq!(date_from_pg(PG_DATES.start).ok(), Some(first));
+        assert_eq!(date_from_pg(PG_DATES.end - 1).ok(), Some(last));
+        for (raw, name) in [(i32::MAX, "`infinity`"), (i32::MIN, "`-infinity`")] {
+            let error = date_from_pg(raw)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains(name) && error.contains("finite date"),
+                "{error}"
+            );
+        }
+        assert!(date_from_pg(i32::MAX - 1).is_err());
+        assert_eq!(timestamp_from_pg(0).ok(), Some(PG_EPOCH_MICROS));
+        assert_eq!(
+            timestamp_from_pg(PG_TIMESTAMPS.start).ok(),
+            Some(micros(first))
+        );
+        for (raw, name) in [(i64::MAX, "`infinity`"), (i64::MIN, "`-infinity`")] {
+            let error = timestamp_from_pg(raw)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains(name) && error.contains("finite timestamp"),
+                "{error}"
+            );
+        }
+        // Valid on the server, past an i64 of microseconds since 1970.
+        assert!(timestamp_from_pg(PG_TIMESTAMPS.end - 1).is_err());
+    }
+
+    #[test]
+    fn values_encode_in_postgres_binary_formats() {
+        use tokio_postgres::types::Format;
+        // The bytes, and whether they are in text format.
+        let encode = |value: Value, ty: &Type| {
+            let mut out = BytesMut::new();
+            let bind = Bind(&value);
+            let text = matches!(bind.encode_format(ty), Format::Text);
+            bind.to_sql(ty, &mut out).map(|_| (out.to_vec(), text)).ok()
+        };
+        let binary = |bytes: &[u8]| Some((bytes.to_vec(), false));
+        assert_eq!(
+            encode(Value::Date(0), &Type::DATE),
+            binary(&(-10_957i32).to_be_bytes())
+        );
+        assert_eq!(
+            encode(Value::Time(MICROS_PER_DAY), &Type::TIME),
+            binary(&MICROS_PER_DAY.to_be_bytes())
+        );
+        assert_eq!(
+            encode(Value::Timestamp(PG_EPOCH_MICROS + 1), &Type::TIMESTAMPTZ),
+            binary(&1i64.to_be_bytes())
+        );
+        assert_eq!(
+            encode(Value::DateTime(-1), &Type::TIMESTAMP),
+            binary(&(-PG_EPOCH_MICROS - 1).to_be_bytes())
+        );
+        assert_eq!(encode(Value::Uuid([7; 16]), &Type::UUID), binary(&[7; 16]));
+        assert_eq!(
+            encode(Value::Json("[1]".into()), &Type::JSONB),
+            binary(b"\x01[1]")
+        );
+        assert_eq!(
+            encode(Value::Json("[1]".into()), &Type::JSON),
+            binary(b"[1]")
+        );
+        assert_eq!(
+            encode(Value::Decimal("-0.50".into()), &Type::NUMERIC),
+            Some((b"-0.50".to_vec(), true))
+        );
+        assert_eq!(encode(Value::Date(i32::MAX), &Type::DATE), None);
+        assert_eq!(encode(Value::Uuid([7; 16]), &Type::TEXT), None);
+
+        assert_eq!(unnamed_type(&Value::Date(0)), Type::DATE);
+        assert_eq!(unnamed_type(&Value::Time(0)), Type::TIME);
+        assert_eq!(unnamed_type(&Value::DateTime(0)), Type::TIMESTAMP);
+        assert_eq!(unnamed_type(&Value::Timestamp(0)), Type::TIMESTAMPTZ);
+        assert_eq!(unnamed_type(&Value::Uuid([0; 16])), Type::UUID);
+        assert_eq!(unnamed_type(&Value::Json("1".into())), Type::JSONB);
+        assert_eq!(unnamed_type(&Value::Decimal("1".into())), Type::NUMERIC);
+    }
+
+    #[test]
+    fn columns_read_into_their_values() {
+        let read = |ty: &Type, raw: &[u8]| Read::from_sql(ty, raw).map(|read| read.0).ok();
+        let raw: Vec<u8> = (0u8..16).collect();
+        let uuid: [u8; 16] = std::array::from_fn(|i| i as u8);
+        assert_eq!(read(&Type::UUID, &raw), Some(Value::Uuid(uuid)));
+        assert_eq!(read(&Type::UUID, &raw[..15]), None);
+        assert_eq!(read(&Type::JSON, b"{}"), Some(Value::Json("{}".into())));
+        assert_eq!(
+            read(&Type::JSONB, b"\x01{}"),
+            Some(Value::Json("{}".into()))
+        );
+        assert_eq!(read(&Type::JSONB, b"\x02{}"), None);
+        assert_eq!(
+            read(&Type::DATE, &0i32.to_be_bytes()),
+            Some(Value::Date(PG_EPOCH_DAYS))
+        );
+        assert_eq!(read(&Type::DATE, &i32::MAX.to_be_bytes()), None);
+        assert_eq!(read(&Type::DATE, &[0; 3]), None);
+        assert_eq!(read(&Type::TIME, &5i64.to_be_bytes()), Some(Value::Time(5)));
+        assert_eq!(
+            read(&Type::TIMESTAMP, &0i64.to_be_bytes()),
+            Some(Value::DateTime(PG_EPOCH_MICROS))
+        );
+        assert_eq!(
+            read(&Type::TIMESTAMPTZ, &(-PG_EPOCH_MICROS).to_be_bytes()),
+            Some(Value::Timestamp(0))
+        );
+        assert_eq!(read(&Type::TIMESTAMPTZ, &i64::MIN.to_be_bytes()), None);
+        assert_eq!(
+            read(&Type::NUMERIC, &numeric(0, 0, 2, &[1, 5000])),
+            Some(Value::Decimal("1.50".into()))
+        );
+        assert!(column_type(&Type::TIMETZ).is_none());
+        assert!(column_type(&Type::INTERVAL).is_none());
+    }
+
+    /// PostgreSQL's binary `numeric`, built by hand.
+    fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[i16]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend((digits.len() as u16).to_be_bytes());
+        out.extend(weight.to_be_bytes());
+        out.extend(sign.to_be_bytes());
+        out.extend(dscale.to_be_bytes());
+        for digit in digits {
+            out.extend(digit.to_be_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn numerics_decode_to_postgres_own_text() {
+        const NEG: u16 = 0x4000;
+        #[rustfmt::skip]
+        let cases: &[(Vec<u8>, &str)] = &[
+            (numeric(0, 0, 0, &[]), "0"),
+            (numeric(0, 0, 3, &[]), "0.000"),
+            (numeric(0, 0, 2, &[1, 5000]), "1.50"),
+            (numeric(1, NEG, 3, &[1, 2345, 6780]), "-12345.678"),
+            (numeric(-1, 0, 4, &[1]), "0.0001"),
+            (numeric(1, 0, 0, &[1]), "10000"),
+            (numeric(1, 0, 1, &[1]), "10000.0"),
+            (numeric(-5, 0, 20, &[1]), "0.00000000000000000001"),
+            (
+                numeric(7, 0, 3, &[12, 3456, 7890, 1234, 5678, 9012, 3456, 7890, 1230]),
+                "123456789012345678901234567890.123",
+            ),
+            (numeric(0, NEG, 0, &[7]), "-7"),
+            (numeric(2, 0, 0, &[9999, 0, 1]), "999900000001"),
+            (numeric(-2, NEG, 10, &[42]), "-0.0000004200"),
+            // Digits past the display scale are dropped, as `numeric_recv` does;
+            // what is left of a negative number may be zero.
+            (numeric(0, 0, 2, &[1, 2345]), "1.23"),
+            (numeric(-1, NEG, 2, &[10]), "0.00"),
+            (numeric(0, NEG, 0, &[]), "0"),
+            // Leading zero digits, which PostgreSQL never sends, print no zeros.
+            (numeric(1, 0, 0, &[0, 12]), "12"),
+            (numeric(0xC000u16 as i16, 0xC000, 0, &[]), "NaN"),
+            (numeric(0, 0xC000, 0, &[]), "NaN"),
+            (numeric(0, 0xD000, 0, &[]), "Infinity"),
+            (numeric(0, 0xF000, 0, &[]), "-Infinity"),
+        ];
+        for (raw, text) in cases {
+            assert_eq!(decode_numeric(raw).as_deref(), Ok(*text), "{raw:?}");
+        }
+        // PostgreSQL's largest numeric has more digits than an i16 counts.
+        let largest = decode_numeric(&numeric(i16::MAX, 0, 16_383, &[9999; 36_864]));
+        assert_eq!(
+            largest,
+            Ok(format!("{}.{}", "9".repeat(131_072), "9".repeat(16_383)))
+        );
+        // The largest weight and display scale take no shortcut.
+        let wide = decode_numeric(&numeric(i16::MAX, 0, 0x3FFF, &[1])).unwrap_or_default();
+        assert_eq!(wide.len(), 1 + 4 * 32_767 + 1 + 0x3FFF);
+        let deep = decode_numeric(&numeric(i16::MIN, 0, 0x3FFF, &[1])).unwrap_or_default();
+        assert_eq!(deep.len(), 2 + 0x3FFF);
+        assert!(deep.bytes().skip(2).all(|b| b == b'0'));
+    }
+
+    #[test]
+    fn malformed_numerics_are_errors() {
+        let valid = numeric(1, 0x4000, 3, &[1, 2345, 6780]);
+        for cut in 0..valid.len() {
+            assert!(decode_numeric(&valid[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = valid.clone();
+        longer.push(0);
+        assert!(decode_numeric(&longer).is_err());
+        let mut extra_digit = valid.clone();
+        extra_digit.extend([0, 1]);
+        assert!(decode_numeric(&extra_digit).is_err());
+        let mut huge_count = valid.clone();
+        huge_count[..2].copy_from_slice(&(-3i16).to_be_bytes());
+        assert!(decode_numeric(&huge_count).is_err());
+        for bad in [
+            numeric(0, 0, 0, &[10_000]),
+            numeric(0, 0, 0, &[-1]),
+            numeric(0, 0x1234, 0, &[1]),
+            numeric(0, 0x8000, 0, &[1]),
+            numeric(0, 0, 0x4000, &[1]),
+            numeric(0, 0xC000, 0x8000, &[]),
+        ] {
+            assert!(decode_numeric(&bad).is_err(), "{bad:?}");
+        }
+        // A Read of one fails the column rather than the process.
+        assert!(Read::from_sql(&Type::NUMERIC, &valid[..5]).is_err());
     }
 }
 

@@ -15,6 +15,7 @@
 //! `Database`: a WAL file in a private temporary folder on RAM-backed
 //! `/dev/shm` (where there is one), removed when the `Database` is dropped.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, SqliteDialect};
 use crate::query::render::Statement;
 use crate::uri::{DatabaseUri, SqliteLocation};
-use crate::value::Value;
+use crate::value::{Value, normalized_decimal, temporal};
 
 const NAME: &str = "sqlite";
 const OPTIONS: &[&str] = &["mode", "busy_timeout"];
@@ -399,7 +400,7 @@ fn bind(prepared: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> rusql
         ));
     }
     for (i, value) in params.iter().enumerate() {
-        prepared.raw_bind_parameter(i + 1, Bind(value))?;
+        prepared.raw_bind_parameter(i + 1, Bind(value, i + 1))?;
     }
     Ok(())
 }
@@ -430,7 +431,12 @@ fn read_row(row: &rusqlite::Row<'_>, width: usize) -> rusqlite::Result<Vec<Value
         .collect()
 }
 
-struct Bind<'a>(&'a Value);
+/// A [`Value`] bound to the parameter at a 1-based index.
+///
+/// SQLite has no date, UUID, JSON or decimal types: dates and times are
+/// stored as fixed-width text (see [`temporal`]), UUIDs as 16-byte blobs,
+/// JSON and decimals as their text.
+struct Bind<'a>(&'a Value, usize);
 
 impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -439,9 +445,42 @@ impl ToSql for Bind<'_> {
             Value::Bool(v) => ValueRef::Integer(i64::from(*v)),
             Value::I32(v) => ValueRef::Integer(i64::from(*v)),
             Value::I64(v) => ValueRef::Integer(*v),
+            Value::F64(v) if v.is_nan() => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
+                    Error::Conversion {
+                        column: format!("parameter {}", self.1),
+                        expected: "a float that is not NaN (SQLite would store NaN as NULL)",
+                        found: "NaN".into(),
+                    },
+                )));
+            }
             Value::F64(v) => ValueRef::Real(*v),
-            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+            Value::Text(v) | Value::Json(v) => ValueRef::Text(v.as_bytes()),
+            // Stored as text, so one text per number makes `=` exact.
+            Value::Decimal(v) => match normalized_decimal(v) {
+                Cow::Borrowed(v) => ValueRef::Text(v.as_bytes()),
+                Cow::Owned(v) => return Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(v))),
+            },
             Value::Blob(v) => ValueRef::Blob(v),
+            Value::Uuid(v) => ValueRef::Blob(v),
+            temporal @ (Value::Date(_)
+            | Value::Time(_)
+            | Value::DateTime(_)
+            | Value::Timestamp(_)) => {
+                return match temporal::to_text(temporal) {
+                    Some(text) if temporal::in_text_range(temporal) => {
+                        Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(text)))
+                    }
+                    _ => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
+                        Error::Conversion {
+                            column: format!("parameter {}", self.1),
+                            expected: "a date in the years 0000 to 9999, or a time of day \
+                                 (SQLite stores dates and times as text of that form)",
+                            found: format!("{} `{temporal:?}`", temporal.kind()),
+                        },
+                    ))),
+                };
+            }
         }))
     }
 }
@@ -586,6 +625,14 @@ fn produce_rows(
 /// column from SQLite's message, busy/locked, and the rest as backend errors.
 fn map_error(error: rusqlite::Error) -> Error {
     use rusqlite::ffi;
+    // A value refused by `Bind` carries its own error.
+    let error = match error {
+        rusqlite::Error::ToSqlConversionFailure(source) => match source.downcast::<Error>() {
+            Ok(ours) => return *ours,
+            Err(other) => rusqlite::Error::ToSqlConversionFailure(other),
+        },
+        other => other,
+    };
     if let rusqlite::Error::SqliteFailure(failure, message) = &error {
         let kind = match failure.extended_code {
             ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {

@@ -52,6 +52,13 @@ pub trait Dialect: fmt::Debug + Send + Sync + 'static {
         " ESCAPE '\\'"
     }
 
+    /// The type to `CAST` decimal columns and values to when they are
+    /// ordered or compared with `<`, `>`, `<=` or `>=`; `None` when the
+    /// database's own decimal type already orders by number.
+    fn decimal_order_cast(&self) -> Option<&'static str> {
+        None
+    }
+
     /// What follows the column list of `CREATE TABLE`.
     fn create_table_suffix(&self) -> &'static str {
         ""
@@ -107,7 +114,20 @@ impl Dialect for SqliteDialect {
             SqlType::Boolean => "BOOLEAN",
             SqlType::Text => "TEXT",
             SqlType::Blob => "BLOB",
+            // Fixed-width text that sorts in time order and that SQLite's
+            // date functions read; TEXT affinity so nothing is converted.
+            SqlType::Date | SqlType::Time | SqlType::DateTime | SqlType::Timestamp => "TEXT",
+            SqlType::Uuid => "BLOB",
+            SqlType::Json => "TEXT",
+            // Text keeps every digit; a NUMERIC column would keep 15.
+            SqlType::Decimal => "TEXT",
         }
+    }
+
+    fn decimal_order_cast(&self) -> Option<&'static str> {
+        // Decimals are stored as text, which orders "10" before "9"; as
+        // floats they order by number, to 15 significant digits.
+        Some("REAL")
     }
 
     fn generated_key_clause(&self, _ty: SqlType) -> String {
@@ -157,6 +177,13 @@ impl Dialect for PostgresDialect {
             SqlType::Boolean => "BOOLEAN",
             SqlType::Text => "TEXT",
             SqlType::Blob => "BYTEA",
+            SqlType::Date => "DATE",
+            SqlType::Time => "TIME",
+            SqlType::DateTime => "TIMESTAMP",
+            SqlType::Timestamp => "TIMESTAMPTZ",
+            SqlType::Uuid => "UUID",
+            SqlType::Json => "JSONB",
+            SqlType::Decimal => "NUMERIC",
         }
     }
 
@@ -197,6 +224,16 @@ impl Dialect for MySqlDialect {
             SqlType::Boolean => "BOOLEAN",
             SqlType::Text => "LONGTEXT",
             SqlType::Blob => "LONGBLOB",
+            SqlType::Date => "DATE",
+            SqlType::Time => "TIME(6)",
+            // An instant is stored in UTC: TIMESTAMP would convert through
+            // the session's time zone and ends in 2038.
+            SqlType::DateTime | SqlType::Timestamp => "DATETIME(6)",
+            SqlType::Uuid => "BINARY(16)",
+            SqlType::Json => "JSON",
+            // Holds every rust_decimal value exactly: 35 digits before the
+            // point and 30 after.
+            SqlType::Decimal => "DECIMAL(65,30)",
         }
     }
 

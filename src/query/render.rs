@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::query::dialect::Dialect;
-use crate::query::expr::Expr;
+use crate::query::expr::{CmpOp, Expr};
 use crate::query::select::SelectSpec;
 use crate::schema::Table;
-use crate::value::Value;
+use crate::value::{SqlType, Value};
 
 /// SQL text with its bound values, ready for a backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,11 +84,16 @@ impl<'d> Writer<'d> {
     fn expr(&mut self, expr: &Expr) {
         match expr {
             Expr::Compare { column, op, value } => {
-                self.ident(column);
+                let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
+                let cast = match value {
+                    Value::Decimal(_) if ordering => self.dialect.decimal_order_cast(),
+                    _ => None,
+                };
+                self.cast(cast, |w| w.ident(column));
                 self.push(" ");
                 self.push(op.sql());
                 self.push(" ");
-                self.bind(value.clone());
+                self.cast(cast, |w| w.bind(value.clone()));
             }
             Expr::IsNull { column, negated } => {
                 self.ident(column);
@@ -123,6 +128,19 @@ impl<'d> Writer<'d> {
                 self.expr(inner);
                 self.push(")");
             }
+        }
+    }
+
+    /// Writes `inner` inside `CAST(... AS ty)` when `ty` is given.
+    fn cast(&mut self, ty: Option<&str>, inner: impl FnOnce(&mut Self)) {
+        if let Some(ty) = ty {
+            self.push("CAST(");
+            inner(self);
+            self.push(" AS ");
+            self.push(ty);
+            self.push(")");
+        } else {
+            inner(self);
         }
     }
 
@@ -177,7 +195,11 @@ pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statem
     w.where_clause(spec.filter.as_ref());
     for (i, (column, descending)) in spec.order.iter().enumerate() {
         w.push(if i == 0 { " ORDER BY " } else { ", " });
-        w.ident(column);
+        let cast = match table.column(column) {
+            Some((_, def)) if def.sql_type == SqlType::Decimal => dialect.decimal_order_cast(),
+            _ => None,
+        };
+        w.cast(cast, |w| w.ident(column));
         w.push(if *descending { " DESC" } else { " ASC" });
     }
     dialect.write_limit_offset(&mut w.sql, spec.limit, spec.offset);

@@ -15,14 +15,23 @@ pub(crate) enum KeyId {
 }
 
 impl KeyId {
+    /// The map key of a primary-key value; `None` only for `NULL`, an
+    /// unassigned key. Every other kind of value has one, so a new kind of
+    /// key can never be mistaken for a key still to be generated.
     pub(crate) fn of(value: &Value) -> Option<KeyId> {
-        match value {
-            Value::I32(v) => Some(KeyId::Int(i64::from(*v))),
-            Value::I64(v) => Some(KeyId::Int(*v)),
-            Value::Text(v) => Some(KeyId::Text(v.clone())),
-            Value::Blob(v) => Some(KeyId::Bytes(v.clone())),
-            _ => None,
-        }
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(v) => KeyId::Int(i64::from(*v)),
+            Value::I32(v) => KeyId::Int(i64::from(*v)),
+            Value::I64(v) | Value::Time(v) | Value::DateTime(v) | Value::Timestamp(v) => {
+                KeyId::Int(*v)
+            }
+            Value::Date(v) => KeyId::Int(i64::from(*v)),
+            Value::F64(v) => KeyId::Bytes(v.to_bits().to_be_bytes().to_vec()),
+            Value::Text(v) | Value::Json(v) | Value::Decimal(v) => KeyId::Text(v.clone()),
+            Value::Blob(v) => KeyId::Bytes(v.clone()),
+            Value::Uuid(v) => KeyId::Bytes(v.to_vec()),
+        })
     }
 }
 

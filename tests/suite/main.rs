@@ -7,6 +7,13 @@ mod common;
 mod models;
 
 mod cancellation;
+#[cfg(all(
+    feature = "chrono",
+    feature = "uuid",
+    feature = "json",
+    feature = "decimal"
+))]
+mod extra_types;
 mod isolation;
 mod lookups;
 mod pagination;

@@ -116,3 +116,11 @@ pub(crate) struct AllTypes {
     pub(crate) opt_text: Option<String>,
     pub(crate) opt_bytes: Option<Vec<u8>>,
 }
+
+/// `None` for a `Some`, and `Some(value)` for a `None`.
+pub(crate) fn flipped<T: Clone>(option: &Option<T>, value: &T) -> Option<T> {
+    match option {
+        Some(_) => None,
+        None => Some(value.clone()),
+    }
+}

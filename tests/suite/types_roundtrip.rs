@@ -6,7 +6,7 @@
 use aludel::prelude::*;
 
 use crate::common::{TestDb, TestResult, backend_tests, memory_heavy};
-use crate::models::{AllTypes, X, all_rows};
+use crate::models::{AllTypes, X, all_rows, flipped};
 
 backend_tests!(every_type_round_trips);
 
@@ -74,14 +74,6 @@ fn rows() -> Vec<AllTypes> {
         },
         none,
     ]
-}
-
-/// `None` for a `Some`, and `Some(value)` for a `None`.
-fn flipped<T: Clone>(option: &Option<T>, value: &T) -> Option<T> {
-    match option {
-        Some(_) => None,
-        None => Some(value.clone()),
-    }
 }
 
 async fn every_type_round_trips(t: TestDb) -> TestResult {
