@@ -174,6 +174,11 @@ const STREAM_BUFFER: usize = 2;
 const LAST_INSERT_ID: &str = "LAST_INSERT_ID()";
 /// `my_charset_bin`: the column holds bytes, not text.
 const BINARY_CHARSET: u16 = 63;
+/// `reset` skips its COM_PING for a connection that heard from the server
+/// this recently, as the PostgreSQL backend does: a ping costs as much as
+/// a point lookup, and the last reply's status flags already say whether
+/// a transaction is open.
+const ALIVE_WINDOW: Duration = Duration::from_secs(1);
 
 static WITH_RETURNING: MySqlDialect = MySqlDialect { returning: true };
 static WITHOUT_RETURNING: MySqlDialect = MySqlDialect { returning: false };
@@ -721,6 +726,7 @@ impl Backend for MySqlBackend {
                     seen_generation: generation,
                     busy: false,
                     session_dirty: false,
+                    last_answer: Some(Instant::now()),
                 })),
                 shared: Arc::new(Shared {
                     id,
@@ -822,6 +828,8 @@ struct Inner {
     busy: bool,
     /// A statement may have left session state behind (`SET`, temporary tables, ...).
     session_dirty: bool,
+    /// When the server last answered a call successfully.
+    last_answer: Option<Instant>,
 }
 
 impl Handle {
@@ -890,6 +898,7 @@ impl Handle {
         }
         match &result {
             Ok(_) => {
+                inner.last_answer = Some(Instant::now());
                 if let Some(ok) = inner.conn.last_ok_packet() {
                     let open = ok
                         .status_flags()
@@ -1076,6 +1085,11 @@ impl Inner {
             trace_statement(NAME, "COM_RESET_CONNECTION", 0, 0, started.elapsed());
         } else if in_transaction {
             self.simple("ROLLBACK").await?;
+        } else if self
+            .last_answer
+            .is_some_and(|at| at.elapsed() < ALIVE_WINDOW)
+        {
+            // Alive a moment ago, with no transaction open.
         } else {
             // Proves the connection alive; the OK packet also says whether a
             // transaction is open (the caller checks).
