@@ -20,14 +20,17 @@ const MAX_SIZE: &str = "pool_max_size";
 const WAIT_TIMEOUT: &str = "pool_timeout";
 const CREATE_TIMEOUT: &str = "pool_create_timeout";
 const RECYCLE_TIMEOUT: &str = "pool_recycle_timeout";
+const QUERY_TIMEOUT: &str = "query_timeout";
 
 /// How the connection pool is sized and how long it waits.
 ///
 /// `None` leaves the choice to the pool's defaults. In a URI:
 /// `pool_max_size` (1 to 10 000), `pool_timeout` (waiting for a free
 /// connection; `0` fails at once when none is free), `pool_create_timeout`
-/// and `pool_recycle_timeout` (both greater than zero). Every duration is at
-/// most one day.
+/// and `pool_recycle_timeout` (both greater than zero), and
+/// `query_timeout` (greater than zero; see
+/// [`query_timeout`](Self::query_timeout)). Every duration is at most one
+/// day.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolOptions {
     /// The most connections the pool holds at once.
@@ -39,6 +42,14 @@ pub struct PoolOptions {
     pub create_timeout: Option<Duration>,
     /// How long checking a returned connection before reuse may take.
     pub recycle_timeout: Option<Duration>,
+    /// How long one call to the database may wait for its answer: a
+    /// statement batch, a commit with its statements, or the next rows of
+    /// a stream. When it runs out the call fails with
+    /// [`Error::QueryTimeout`](crate::Error::QueryTimeout) and the
+    /// connection is discarded. `None` (the default) waits as long as the
+    /// database takes; set it to bound how long a stalled server or network
+    /// can hold a request.
+    pub query_timeout: Option<Duration>,
 }
 
 impl PoolOptions {
@@ -64,8 +75,18 @@ impl PoolOptions {
                 .option(RECYCLE_TIMEOUT)
                 .map(|value| parse_positive_duration(RECYCLE_TIMEOUT, value))
                 .transpose()?,
+            query_timeout: uri
+                .option(QUERY_TIMEOUT)
+                .map(|value| parse_positive_duration(QUERY_TIMEOUT, value))
+                .transpose()?,
         };
-        for name in [MAX_SIZE, WAIT_TIMEOUT, CREATE_TIMEOUT, RECYCLE_TIMEOUT] {
+        for name in [
+            MAX_SIZE,
+            WAIT_TIMEOUT,
+            CREATE_TIMEOUT,
+            RECYCLE_TIMEOUT,
+            QUERY_TIMEOUT,
+        ] {
             uri.take_option(name);
         }
         Ok(options)
@@ -257,7 +278,7 @@ mod tests {
     #[test]
     fn takes_the_pool_options_out() {
         let mut u = uri("sqlite:///a.db?mode=ro&pool_max_size=8&pool_timeout=500ms\
-             &pool_create_timeout=2.5&pool_recycle_timeout=1m");
+             &pool_create_timeout=2.5&pool_recycle_timeout=1m&query_timeout=15s");
         let options = PoolOptions::take_from(&mut u).ok();
         assert_eq!(
             options,
@@ -266,6 +287,7 @@ mod tests {
                 wait_timeout: Some(Duration::from_millis(500)),
                 create_timeout: Some(Duration::from_millis(2500)),
                 recycle_timeout: Some(Duration::from_secs(60)),
+                query_timeout: Some(Duration::from_secs(15)),
             })
         );
         assert_eq!(u.options().collect::<Vec<_>>(), [("mode", "ro")]);
@@ -295,6 +317,8 @@ mod tests {
             ("pool_create_timeout=0", "pool_create_timeout"),
             ("pool_recycle_timeout=0ms", "pool_recycle_timeout"),
             ("pool_recycle_timeout=100000", "pool_recycle_timeout"),
+            ("query_timeout=0", "query_timeout"),
+            ("query_timeout=never", "query_timeout"),
         ];
         for (query, option) in cases {
             let text = format!("postgresql://u:hunter2@h/db?{query}");

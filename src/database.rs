@@ -200,6 +200,15 @@ impl DatabaseBuilder {
         self
     }
 
+    /// How long one call to the database may wait for its answer before
+    /// failing with [`Error::QueryTimeout`] and discarding the connection;
+    /// the URI's `query_timeout`. Default: no limit. See
+    /// [`PoolOptions::query_timeout`].
+    pub fn query_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.query_timeout = Some(timeout);
+        self
+    }
+
     /// Parses the URI, picks the backend for its scheme, builds the pool and
     /// opens one connection to prove the database is there.
     pub async fn build(self) -> Result<Database> {
@@ -213,6 +222,7 @@ impl DatabaseBuilder {
         pool_options.wait_timeout = set.wait_timeout.or(pool_options.wait_timeout);
         pool_options.create_timeout = set.create_timeout.or(pool_options.create_timeout);
         pool_options.recycle_timeout = set.recycle_timeout.or(pool_options.recycle_timeout);
+        pool_options.query_timeout = set.query_timeout.or(pool_options.query_timeout);
         if pool_options.max_size == Some(0) {
             return Err(Error::Config(
                 "the pool needs at least one connection".into(),

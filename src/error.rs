@@ -111,6 +111,17 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// The database did not answer a call within `query_timeout`. The
+    /// connection has been discarded, not returned to the pool. If this
+    /// happened during a commit, the outcome of that commit is unknown.
+    #[error(
+        "the database did not answer within {after:?} (`query_timeout`); the connection was discarded"
+    )]
+    QueryTimeout {
+        /// The configured limit.
+        after: std::time::Duration,
+    },
+
     /// The backend does not support what was asked.
     #[error("{feature} is not supported by the {backend} backend")]
     Unsupported {

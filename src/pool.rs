@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult, TimeoutType};
 
+use crate::backends::timed::Timed;
 use crate::backends::{Backend, Connection};
 use crate::config::PoolOptions;
 use crate::error::{Error, PoolError, Result};
@@ -13,6 +14,7 @@ use crate::error::{Error, PoolError, Result};
 #[derive(Debug)]
 pub(crate) struct Manager {
     backend: Arc<dyn Backend>,
+    query_timeout: Option<Duration>,
 }
 
 impl managed::Manager for Manager {
@@ -20,7 +22,11 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Box<dyn Connection>> {
-        self.backend.connect().await
+        let connection = self.backend.connect().await?;
+        Ok(match self.query_timeout {
+            Some(limit) => Box::new(Timed::new(connection, limit)),
+            None => connection,
+        })
     }
 
     async fn recycle(
@@ -46,18 +52,21 @@ const DEFAULT_RECYCLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) fn build(backend: Arc<dyn Backend>, options: &PoolOptions) -> Result<Pool> {
     let default_size = std::thread::available_parallelism().map_or(4, |n| n.get() * 4);
-    Pool::builder(Manager { backend })
-        .max_size(options.max_size.unwrap_or(default_size))
-        .wait_timeout(Some(options.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))
-        .create_timeout(Some(
-            options.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
-        ))
-        .recycle_timeout(Some(
-            options.recycle_timeout.unwrap_or(DEFAULT_RECYCLE_TIMEOUT),
-        ))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the connection pool: {e}")))
+    Pool::builder(Manager {
+        backend,
+        query_timeout: options.query_timeout,
+    })
+    .max_size(options.max_size.unwrap_or(default_size))
+    .wait_timeout(Some(options.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))
+    .create_timeout(Some(
+        options.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
+    ))
+    .recycle_timeout(Some(
+        options.recycle_timeout.unwrap_or(DEFAULT_RECYCLE_TIMEOUT),
+    ))
+    .runtime(deadpool::Runtime::Tokio1)
+    .build()
+    .map_err(|e| Error::Config(format!("cannot build the connection pool: {e}")))
 }
 
 /// Checks a connection out, mapping deadpool's errors into aludel's.

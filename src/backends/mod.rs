@@ -36,6 +36,7 @@ pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub(crate) mod timed;
 /// What the server backends share for TLS.
 #[cfg(all(feature = "tls", any(feature = "postgres", feature = "mysql")))]
 mod tls;
@@ -263,7 +264,18 @@ pub trait Connection: fmt::Debug + Send + 'static {
     /// Queues a rollback without waiting for it, for `Drop` paths that cannot
     /// await. The default does nothing and leaves it to [`reset`](Self::reset).
     fn start_rollback(&mut self) {}
+
+    /// A way to stop the statement in progress from elsewhere, used when a
+    /// call runs past `query_timeout`: the connection is discarded either
+    /// way, and this spares the database the rest of the work. `None`, the
+    /// default, when the backend has no such thing.
+    fn interrupter(&self) -> Option<Interrupter> {
+        None
+    }
 }
+
+/// Stops a connection's statement in progress; see [`Connection::interrupter`].
+pub type Interrupter = Arc<dyn Fn() + Send + Sync>;
 
 /// What a backend factory gets besides the URI.
 #[derive(Debug, Clone, Default)]

@@ -30,7 +30,8 @@ use rusqlite::{OpenFlags, ToSql};
 use tokio::sync::mpsc;
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Outcome, Row, RowBatches, RowStream, trace_statement,
+    Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowBatches, RowStream,
+    trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, SqliteDialect};
@@ -208,13 +209,14 @@ impl Backend for SqliteBackend {
         let handle = tokio_rusqlite::Connection::open_with_flags(&path, flags)
             .await
             .map_err(map_error)?;
-        let connection = SqliteConnection {
+        let mut connection = SqliteConnection {
             handle,
             state: Arc::new(State::default()),
+            interrupt: None,
         };
         let busy_timeout = self.busy_timeout;
         let wal = mode != Mode::ReadOnly;
-        connection
+        let interrupt = connection
             .call(move |conn| {
                 // The busy timeout first: switching to WAL needs a lock that
                 // another connection may hold for a moment.
@@ -229,9 +231,10 @@ impl Backend for SqliteBackend {
                     conn.execute_batch("PRAGMA synchronous = OFF")?;
                 }
                 conn.set_prepared_statement_cache_capacity(64);
-                Ok(())
+                Ok(conn.get_interrupt_handle())
             })
             .await?;
+        connection.interrupt = Some(Arc::new(interrupt));
         if wal {
             restrict_sidecars(&path);
         }
@@ -249,10 +252,20 @@ struct State {
 }
 
 /// One SQLite connection: a handle on its thread.
-#[derive(Debug)]
 pub struct SqliteConnection {
     handle: tokio_rusqlite::Connection,
     state: Arc<State>,
+    /// Stops the statement running on the connection's thread.
+    interrupt: Option<Arc<rusqlite::InterruptHandle>>,
+}
+
+impl fmt::Debug for SqliteConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteConnection")
+            .field("handle", &self.handle)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 type Job<R> = Box<dyn FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<R> + Send>;
@@ -573,6 +586,11 @@ impl Connection for SqliteConnection {
         // Jobs run in order: this rollback runs before anything the next
         // user of the connection sends.
         let _ = self.send(|conn| rollback_if_open(conn).map_err(map_error));
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        let handle = Arc::clone(self.interrupt.as_ref()?);
+        Some(Arc::new(move || handle.interrupt()))
     }
 }
 

@@ -18,6 +18,7 @@ mod isolation;
 mod lookups;
 mod pagination;
 mod pool_timeout;
+mod query_timeout;
 mod results;
 mod rollback;
 mod schema;

@@ -1,0 +1,105 @@
+//! `query_timeout`: a call the database does not answer in time fails with
+//! `Error::QueryTimeout` instead of hanging, its connection is discarded
+//! (on SQLite the statement is interrupted, so it stops holding locks), and
+//! a commit that timed out keeps its work pending for another try.
+
+use std::time::{Duration, Instant};
+
+use aludel::prelude::*;
+
+use crate::common::{Backend, TestDb, TestResult, backend_tests};
+use crate::models::User;
+
+backend_tests!(
+    a_slow_statement_times_out,
+    a_blocked_commit_times_out_and_keeps_its_work
+);
+
+const LIMIT: Duration = Duration::from_millis(300);
+
+async fn limited(t: &TestDb) -> aludel::Result<Database> {
+    t.create_all(t.builder().query_timeout(LIMIT)).await
+}
+
+/// Runs `call`, which must fail with a query timeout after about `LIMIT`.
+async fn times_out<T: std::fmt::Debug>(
+    what: &str,
+    call: impl std::future::Future<Output = aludel::Result<T>>,
+) -> TestResult {
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .map_err(|_| format!("{what}: still waiting after 10 s; query_timeout did not fire"))?;
+    let waited = started.elapsed();
+    assert!(
+        matches!(result, Err(Error::QueryTimeout { after }) if after == LIMIT),
+        "{what}: expected a query timeout, got {result:?}"
+    );
+    assert!(
+        waited >= LIMIT - Duration::from_millis(50) && waited < LIMIT + Duration::from_secs(3),
+        "{what}: failed after {waited:?}, the limit is {LIMIT:?}"
+    );
+    Ok(())
+}
+
+async fn a_slow_statement_times_out(t: TestDb) -> TestResult {
+    let db = limited(&t).await?;
+    let slow = match t.backend() {
+        // Endless, and a write: if the interrupt did not stop it, it would
+        // hold SQLite's write lock for good and the commit below would fail.
+        Backend::SqliteFile | Backend::SqliteMemory => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+             INSERT INTO \"user\" (username) SELECT 'u' || x FROM c"
+        }
+        Backend::Postgres => "SELECT pg_sleep(10)",
+        Backend::Mysql => "SELECT SLEEP(10)",
+    };
+    let mut s = db.session();
+    times_out("a slow statement", async {
+        s.execute_text(text(slow)).await?.all().await
+    })
+    .await?;
+    drop(s);
+
+    // The pool replaced the connection, and the database works as before.
+    let mut s = db.session();
+    s.add(User::new("after", None));
+    tokio::time::timeout(Duration::from_secs(3), s.commit())
+        .await
+        .map_err(|_| "the commit after a timeout waited for a lock")??;
+    assert_eq!(db.session().count(&select::<User>()).await?, 1);
+    let status = db.pool_status();
+    assert!(status.available <= status.size, "{status:?}");
+    Ok(())
+}
+
+async fn a_blocked_commit_times_out_and_keeps_its_work(t: TestDb) -> TestResult {
+    let db = limited(&t).await?;
+    let mut seed = db.session();
+    let ada = seed.add(User::new("ada", None));
+    seed.commit().await?;
+    let id = ada.key().ok_or("no key")?;
+
+    // One session holds a lock on the row (SQLite: the write lock).
+    let mut holder = db.session();
+    let mut held = holder.get_or_404::<User>(id).await?;
+    held.email = Some("holder@example.com".into());
+    holder.add(held);
+    holder.flush().await?;
+
+    // Another's commit waits for it, and gives up after the limit.
+    let mut writer = db.session();
+    let mut changed = writer.get_or_404::<User>(id).await?;
+    changed.email = Some("writer@example.com".into());
+    writer.add(changed);
+    times_out("a blocked commit", writer.commit()).await?;
+
+    // Once the lock is gone, the same session commits its kept work.
+    holder.rollback().await?;
+    tokio::time::timeout(Duration::from_secs(10), writer.commit())
+        .await
+        .map_err(|_| "the second commit hung")??;
+    let stored = db.session().get_or_404::<User>(id).await?;
+    assert_eq!(stored.email.as_deref(), Some("writer@example.com"));
+    Ok(())
+}
