@@ -284,6 +284,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         returning,
         server: OnceLock::new(),
         generation: Arc::new(AtomicU64::new(0)),
+        losses: Arc::new(AtomicU64::new(0)),
     }))
 }
 
@@ -605,6 +606,11 @@ pub struct MySqlBackend {
     server: OnceLock<ServerInfo>,
     /// Bumped by `schema_changed`; connections close their statements when it moves.
     generation: Arc<AtomicU64>,
+    /// Bumped whenever a connection is found broken. A server that went away
+    /// or killed connections took the idle ones too, and mysql_async notices
+    /// a closed socket only when it is used, so after a loss every connection
+    /// pings at its next checkout rather than failing its next caller.
+    losses: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for MySqlBackend {
@@ -727,6 +733,7 @@ impl Backend for MySqlBackend {
                     busy: false,
                     session_dirty: false,
                     last_answer: Some(Instant::now()),
+                    seen_losses: self.losses.load(Ordering::Acquire),
                 })),
                 shared: Arc::new(Shared {
                     id,
@@ -734,6 +741,7 @@ impl Backend for MySqlBackend {
                     broken: AtomicBool::new(false),
                     rollback_queued: AtomicBool::new(false),
                     generation: Arc::clone(&self.generation),
+                    losses: Arc::clone(&self.losses),
                 }),
             },
         }))
@@ -815,6 +823,8 @@ struct Shared {
     rollback_queued: AtomicBool,
     /// The backend's schema generation.
     generation: Arc<AtomicU64>,
+    /// The backend's count of connections found broken.
+    losses: Arc<AtomicU64>,
 }
 
 /// What is used under the lock.
@@ -830,11 +840,15 @@ struct Inner {
     session_dirty: bool,
     /// When the server last answered a call successfully.
     last_answer: Option<Instant>,
+    /// The backend's count of broken connections at that answer.
+    seen_losses: u64,
 }
 
 impl Handle {
     fn mark_broken(&self) {
-        self.shared.broken.store(true, Ordering::Release);
+        if !self.shared.broken.swap(true, Ordering::AcqRel) {
+            self.shared.losses.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     async fn lock(&self) -> Result<tokio::sync::MutexGuard<'_, Inner>> {
@@ -899,6 +913,7 @@ impl Handle {
         match &result {
             Ok(_) => {
                 inner.last_answer = Some(Instant::now());
+                inner.seen_losses = self.shared.losses.load(Ordering::Acquire);
                 if let Some(ok) = inner.conn.last_ok_packet() {
                     let open = ok
                         .status_flags()
@@ -1066,7 +1081,8 @@ impl Inner {
     }
 
     /// Brings the session back to a clean state in one round trip.
-    async fn reset_session(&mut self, in_transaction: bool) -> Result<()> {
+    /// `losses` is the backend's count of broken connections now.
+    async fn reset_session(&mut self, in_transaction: bool, losses: u64) -> Result<()> {
         let started = Instant::now();
         if self.session_dirty {
             // Rolls back, unlocks, drops temporary tables, resets variables
@@ -1088,8 +1104,10 @@ impl Inner {
         } else if self
             .last_answer
             .is_some_and(|at| at.elapsed() < ALIVE_WINDOW)
+            && self.seen_losses == losses
         {
-            // Alive a moment ago, with no transaction open.
+            // Alive a moment ago, with no transaction open, and no other
+            // connection has been lost since.
         } else {
             // Proves the connection alive; the OK packet also says whether a
             // transaction is open (the caller checks).
@@ -1312,7 +1330,8 @@ impl Connection for MySqlConnection {
         let mut inner = handle.lock().await?;
         inner.busy = true;
         let in_transaction = handle.shared.in_transaction.load(Ordering::Acquire);
-        let result = inner.reset_session(in_transaction).await;
+        let losses = handle.shared.losses.load(Ordering::Acquire);
+        let result = inner.reset_session(in_transaction, losses).await;
         handle.finish(&mut inner, result)?;
         if handle.shared.in_transaction.load(Ordering::Acquire) {
             // A transaction the flag did not know of (or ROLLBACK AND CHAIN).
