@@ -1256,10 +1256,15 @@ impl Shared {
     // --- planning -----------------------------------------------------------
 
     fn cacheable(&self, statement: &Statement) -> bool {
-        self.cache_size > 0
+        self.preparable(statement)
             && statement.params.len() <= MAX_CACHED_PARAMS
             && statement.sql.len() <= MAX_CACHED_SQL_LEN
-            && classify(&statement.sql) == StatementClass::Query
+    }
+
+    /// Whether `statement` may run as a named statement at all: a query, on
+    /// a connection allowed to keep named statements (not behind PgBouncer).
+    fn preparable(&self, statement: &Statement) -> bool {
+        self.cache_size > 0 && classify(&statement.sql) == StatementClass::Query
     }
 
     /// Splits a batch where a query still to be prepared follows a statement
@@ -1271,7 +1276,7 @@ impl Shared {
         let mut after_other = false;
         let cache = self.cache();
         for (i, statement) in statements.iter().enumerate() {
-            if after_other && self.cacheable(statement) && !cache.contains(&statement.sql) {
+            if after_other && self.preparable(statement) && !cache.contains(&statement.sql) {
                 segments.push(start..i);
                 start = i;
                 after_other = false;
@@ -1287,14 +1292,33 @@ impl Shared {
     /// How to send each statement: prepares the queries not in the cache (in
     /// one round trip, pipelined) and checks every bound value against its
     /// parameter's type, so nothing fails on the client once sending starts.
+    ///
+    /// A statement too large to keep in the cache but sent more than once in
+    /// this batch (the full 1,000-row chunks of a bulk insert) is prepared
+    /// for the batch alone, so the server plans it once instead of once per
+    /// chunk; it is closed on the server when the plans are dropped.
     async fn plans(&self, statements: &[Statement]) -> Result<Vec<Plan>> {
         let mut plans: Vec<Option<Plan>> = Vec::with_capacity(statements.len());
         let mut missing: Vec<Arc<str>> = Vec::new();
+        let mut repeats: HashMap<&str, usize> = HashMap::new();
+        for statement in statements {
+            if !self.cacheable(statement) && self.preparable(statement) {
+                *repeats.entry(&statement.sql).or_default() += 1;
+            }
+        }
         {
             let mut cache = self.cache();
             for statement in statements {
                 if !self.cacheable(statement) {
-                    plans.push(Some(Plan::Unnamed));
+                    let repeated = repeats.get(&*statement.sql).is_some_and(|n| *n > 1);
+                    if repeated {
+                        if !missing.contains(&statement.sql) {
+                            missing.push(Arc::clone(&statement.sql));
+                        }
+                        plans.push(None);
+                    } else {
+                        plans.push(Some(Plan::Unnamed));
+                    }
                 } else if let Some(prepared) = cache.get(&statement.sql) {
                     plans.push(Some(Plan::Prepared(prepared)));
                 } else {
@@ -1323,7 +1347,9 @@ impl Shared {
             {
                 let mut cache = self.cache();
                 for (sql, statement) in &fresh {
-                    cache.insert(Arc::clone(sql), statement.clone());
+                    if !repeats.contains_key(&**sql) {
+                        cache.insert(Arc::clone(sql), statement.clone());
+                    }
                 }
             }
             if let Some(e) = first_error {
