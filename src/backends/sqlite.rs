@@ -1,6 +1,6 @@
 //! Embedded SQLite through rusqlite (feature `sqlite`, on by default).
 //!
-//! Each connection owns one thread ([`thread`]); every call is a closure
+//! Each connection owns one thread of its own; every call is a closure
 //! sent to it. The cost to beat is that hop, so this backend pays it once
 //! per statement at most: a flush, or a whole commit, is one closure, and a
 //! stream is one closure that steps the statement and hands rows over in
