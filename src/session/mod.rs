@@ -212,6 +212,13 @@ impl Session {
     /// otherwise a few. On failure everything is rolled back and the session
     /// keeps its pending work (including what was flushed earlier) for
     /// inspection, retry or [`rollback`](Self::rollback).
+    ///
+    /// Except when the connection is lost or a `query_timeout` runs out
+    /// ([`Error::is_connection_lost`], [`Error::QueryTimeout`]): the COMMIT
+    /// may have reached the database before the connection went, so the
+    /// outcome is unknown. The work is still kept, but committing it again
+    /// may apply it twice (new rows inserted a second time); check what the
+    /// database holds first, or [`rollback`](Self::rollback) to discard it.
     pub async fn commit(&mut self) -> Result<()> {
         self.recover().await;
         if self.pending.is_empty() && self.connection.is_none() {
