@@ -45,8 +45,9 @@ pub struct PoolOptions {
     /// How long one call to the database may wait for its answer: a
     /// statement batch, a commit with its statements, or the next rows of
     /// a stream. When it runs out the call fails with
-    /// [`Error::QueryTimeout`](crate::Error::QueryTimeout) and the
-    /// connection is discarded. `None` (the default) waits as long as the
+    /// [`Error::QueryTimeout`](crate::Error::QueryTimeout), the
+    /// connection is discarded and the database is asked to stop the
+    /// statement. `None` (the default) waits as long as the
     /// database takes; set it to bound how long a stalled server or network
     /// can hold a request.
     pub query_timeout: Option<Duration>,

@@ -277,6 +277,19 @@ pub trait Connection: fmt::Debug + Send + 'static {
 /// Stops a connection's statement in progress; see [`Connection::interrupter`].
 pub type Interrupter = Arc<dyn Fn() + Send + Sync>;
 
+/// Runs a server backend's interrupt (a cancel request on a connection of
+/// its own) in the background, for at most a few seconds; does nothing
+/// outside a tokio runtime.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn spawn_interrupt(interrupt: impl std::future::Future<Output = ()> + Send + 'static) {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(LIMIT, interrupt).await;
+        });
+    }
+}
+
 /// What a backend factory gets besides the URI.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

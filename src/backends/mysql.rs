@@ -139,7 +139,8 @@ use mysql_async::{Column, Conn, OptsBuilder, Params, QueryResult};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Outcome, Row, RowBatches, RowStream, trace_statement,
+    Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowBatches, RowStream,
+    spawn_interrupt, trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, MySqlDialect};
@@ -724,7 +725,9 @@ impl Backend for MySqlBackend {
         self.learn_server(&mut conn).await?;
         let id = conn.id();
         let generation = self.generation.load(Ordering::Acquire);
+        let interrupter = kill_query(conn.opts().clone(), id);
         Ok(Box::new(MySqlConnection {
+            interrupter,
             handle: Handle {
                 conn: Arc::new(Mutex::new(Inner {
                     conn,
@@ -793,6 +796,8 @@ impl std::error::Error for ConnectError {
 /// and a queued rollback hold their own handle, so they can outlive a call.
 pub struct MySqlConnection {
     handle: Handle,
+    /// Stops the statement in progress (`KILL QUERY`).
+    interrupter: Interrupter,
 }
 
 impl fmt::Debug for MySqlConnection {
@@ -1367,6 +1372,24 @@ impl Connection for MySqlConnection {
             }));
         }
     }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        Some(Arc::clone(&self.interrupter))
+    }
+}
+
+/// `KILL QUERY` for the connection `id`, sent on a connection of its own
+/// opened with `opts` (those the connection itself was opened with).
+fn kill_query(opts: mysql_async::Opts, id: u32) -> Interrupter {
+    Arc::new(move || {
+        let opts = opts.clone();
+        spawn_interrupt(async move {
+            if let Ok(mut admin) = Conn::new(opts).await {
+                let _ = admin.query_drop(format!("KILL QUERY {id}")).await;
+                let _ = admin.disconnect().await;
+            }
+        });
+    })
 }
 
 /// Prepared statements of one connection, least recently used evicted first.

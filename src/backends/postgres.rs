@@ -115,7 +115,8 @@ use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{AsyncMessage, Client, Config};
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Outcome, Row, RowStream, trace_statement,
+    Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowStream, spawn_interrupt,
+    trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, PostgresDialect};
@@ -821,8 +822,10 @@ impl Backend for PostgresBackend {
         };
         // The task holds the socket half only: when the client is dropped,
         // the connection ends and so does the task.
+        // The interrupter sends a cancel request, on a connection of its
+        // own made the same way, for a statement past `query_timeout`.
         #[cfg(feature = "tls")]
-        let client = {
+        let (client, interrupter) = {
             let connector = self.tls.connector();
             let (client, connection) = self
                 .config
@@ -831,13 +834,27 @@ impl Backend for PostgresBackend {
                 .map_err(connect_error)?;
             tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
             self.tls.connected(&connector, &self.target);
-            client
+            let token = client.cancel_token();
+            let interrupter: Interrupter = Arc::new(move || {
+                let (token, tls) = (token.clone(), connector.clone());
+                spawn_interrupt(async move {
+                    let _ = token.cancel_query(tls).await;
+                });
+            });
+            (client, interrupter)
         };
         #[cfg(not(feature = "tls"))]
-        let client = {
+        let (client, interrupter) = {
             let (client, connection) = self.config.connect(NoTls).await.map_err(connect_error)?;
             tokio::spawn(drive_connection(connection, Arc::clone(&broken)));
-            client
+            let token = client.cancel_token();
+            let interrupter: Interrupter = Arc::new(move || {
+                let token = token.clone();
+                spawn_interrupt(async move {
+                    let _ = token.cancel_query(NoTls).await;
+                });
+            });
+            (client, interrupter)
         };
         let generation = Arc::clone(&self.generation);
         let cache = StatementCache::new(
@@ -858,6 +875,7 @@ impl Backend for PostgresBackend {
                 last_answer: AtomicU64::new(0),
             }),
             pending_rollback: None,
+            interrupter,
         }))
     }
 
@@ -1098,6 +1116,8 @@ pub struct PostgresConnection {
     shared: Arc<Shared>,
     /// A `ROLLBACK` already written by [`Connection::start_rollback`], whose answer is still due.
     pending_rollback: Option<BoxFuture<'static, Result<(), tokio_postgres::Error>>>,
+    /// Cancels the statement in progress.
+    interrupter: Interrupter,
 }
 
 impl fmt::Debug for PostgresConnection {
@@ -2002,6 +2022,10 @@ impl Connection for PostgresConnection {
             Poll::Ready(Err(_)) => self.shared.broken.store(true, Ordering::Release),
             Poll::Pending => self.pending_rollback = Some(rollback),
         }
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        Some(Arc::clone(&self.interrupter))
     }
 }
 

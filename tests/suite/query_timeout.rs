@@ -51,8 +51,8 @@ async fn a_slow_statement_times_out(t: TestDb) -> TestResult {
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
              INSERT INTO \"user\" (username) SELECT 'u' || x FROM c"
         }
-        Backend::Postgres => "SELECT pg_sleep(10)",
-        Backend::Mysql => "SELECT SLEEP(10)",
+        Backend::Postgres => "SELECT pg_sleep(10) AS aludel_slow_marker",
+        Backend::Mysql => "SELECT SLEEP(10) AS aludel_slow_marker",
     };
     let mut s = db.session();
     times_out("a slow statement", async {
@@ -60,6 +60,39 @@ async fn a_slow_statement_times_out(t: TestDb) -> TestResult {
     })
     .await?;
     drop(s);
+    if t.backend().server_env().is_some() {
+        // The server stops the statement too (a cancel request, KILL QUERY)
+        // instead of sleeping on for a connection nobody reads.
+        let still_running = match t.backend() {
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                 WHERE query LIKE '%aludel\\_slow\\_marker%' AND state = 'active' \
+                 AND pid <> pg_backend_pid()"
+            }
+            _ => {
+                "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST \
+                 WHERE INFO LIKE '%aludel\\_slow\\_marker%' AND ID <> CONNECTION_ID()"
+            }
+        };
+        let admin = t.database().await?;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let row = admin
+                .session()
+                .execute_text(text(still_running))
+                .await?
+                .one()
+                .await?;
+            if row.try_get::<i64>("n")? == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the timed-out statement still runs on the server 3 s later"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 
     // The pool replaced the connection, and the database works as before.
     let mut s = db.session();
