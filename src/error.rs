@@ -102,6 +102,19 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A new connection could not be opened: the server is unreachable or
+    /// refused the login, or the database file cannot be opened. Nothing
+    /// was sent on the caller's behalf, so nothing was applied. The cause,
+    /// naming the server (never the password), is the `source()`.
+    #[error("cannot connect to the {backend} database")]
+    Connect {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why, naming the server or file.
+        #[source]
+        source: BoxError,
+    },
+
     /// The connection broke while in use. It has been discarded, not returned to the pool.
     /// If this happened during a commit, the outcome of that commit is unknown.
     #[error("connection to the database was lost")]

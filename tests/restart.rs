@@ -758,11 +758,7 @@ struct Call {
 /// Whether `error` says a new connection could not be opened, before
 /// anything of the session was sent.
 fn is_connect_error(error: &aludel::Error) -> bool {
-    use std::error::Error as _;
-    matches!(error, aludel::Error::Backend { .. })
-        && error
-            .source()
-            .is_some_and(|source| source.to_string().starts_with("cannot connect to"))
+    matches!(error, aludel::Error::Connect { .. })
 }
 
 /// What the tasks share with the test.

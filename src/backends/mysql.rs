@@ -701,7 +701,7 @@ impl Backend for MySqlBackend {
         let mut conn = match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
-                return Err(Error::Backend {
+                return Err(Error::Connect {
                     backend: NAME,
                     source: Box::new(ConnectError {
                         target: self.target.clone(),
@@ -711,7 +711,7 @@ impl Backend for MySqlBackend {
                 });
             }
             Err(_) => {
-                return Err(Error::Backend {
+                return Err(Error::Connect {
                     backend: NAME,
                     source: format!(
                         "timed out after {:?} connecting to the server at {}; check that it is \

@@ -812,7 +812,7 @@ impl Backend for PostgresBackend {
 
     async fn connect(&self) -> Result<Box<dyn Connection>> {
         let broken = Arc::new(AtomicBool::new(false));
-        let connect_error = |e| Error::Backend {
+        let connect_error = |e| Error::Connect {
             backend: NAME,
             source: Box::new(ConnectError {
                 target: Arc::clone(&self.target),

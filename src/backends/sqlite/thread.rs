@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rusqlite::OpenFlags;
 use tokio::sync::oneshot;
 
-use super::{NAME, map_error};
+use super::NAME;
 use crate::error::{Error, Result};
 
 /// How long the thread keeps looking for a next job before it parks.
@@ -63,7 +63,10 @@ impl ConnectionThread {
             })?;
         match open_result.await {
             Ok(Ok(())) => Ok(ConnectionThread { jobs }),
-            Ok(Err(e)) => Err(map_error(e)),
+            Ok(Err(e)) => Err(Error::Connect {
+                backend: NAME,
+                source: Box::new(e),
+            }),
             Err(_) => Err(Error::ConnectionLost {
                 source: Some("the SQLite thread ended while opening the database".into()),
             }),
