@@ -30,6 +30,8 @@
 // This binary needs only the harness's error types.
 #[allow(dead_code, unused_macros, unused_imports)]
 mod common;
+#[path = "common/ledger.rs"]
+mod ledger;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,6 +44,7 @@ use aludel::prelude::*;
 use tempfile::TempDir;
 
 use common::{BoxError, TestResult};
+use ledger::{Change, Ledger, Told};
 
 /// A whole test fails after this long instead of hanging.
 const TEST_LIMIT: Duration = Duration::from_secs(60);
@@ -611,92 +614,6 @@ mod my {
 }
 
 // ---------------------------------------------------------------------------
-// The ledger
-// ---------------------------------------------------------------------------
-
-/// What a session was told about its commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Told {
-    /// The commit succeeded: all of its rows must be there.
-    Committed,
-    /// It failed before reaching the server: none of them may be there.
-    Failed,
-    /// The outcome is unknown: all of them or none, never some.
-    Unknown,
-}
-
-/// The rows every session added and what its commit said.
-#[derive(Debug, Default)]
-struct Ledger {
-    sessions: Vec<(Vec<String>, Told)>,
-}
-
-impl Ledger {
-    fn record(&mut self, labels: Vec<String>, told: Told) {
-        self.sessions.push((labels, told));
-    }
-
-    /// Checks `labels`, every row of the table: no label twice, no row
-    /// nobody added, every committed row there, no failed one there, and
-    /// each session of unknown outcome there wholly or not at all. Returns
-    /// how many sessions of unknown outcome landed, and how many did not.
-    fn check(&self, labels: &[String]) -> Result<(usize, usize), BoxError> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for label in labels {
-            *counts.entry(label.as_str()).or_default() += 1;
-        }
-        let mut twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-        if !twice.is_empty() {
-            twice.sort();
-            return Err(format!("rows written more than once (label, count): {twice:?}").into());
-        }
-        let added: HashMap<&str, ()> = self
-            .sessions
-            .iter()
-            .flat_map(|(labels, _)| labels)
-            .map(|label| (label.as_str(), ()))
-            .collect();
-        if let Some(stray) = counts.keys().find(|label| !added.contains_key(*label)) {
-            return Err(format!("a row no session added: {stray:?}").into());
-        }
-        let (mut landed, mut lost) = (0, 0);
-        for (labels, told) in &self.sessions {
-            let shown = labels
-                .iter()
-                .filter(|label| counts.contains_key(label.as_str()))
-                .count();
-            match told {
-                Told::Committed if shown < labels.len() => {
-                    return Err(format!(
-                        "session {labels:?} was told it committed, but only {shown} of its rows \
-                         are in the database"
-                    )
-                    .into());
-                }
-                Told::Failed if shown > 0 => {
-                    return Err(format!(
-                        "session {labels:?} was told it failed, but {shown} of its rows are in \
-                         the database"
-                    )
-                    .into());
-                }
-                Told::Unknown if shown > 0 && shown < labels.len() => {
-                    return Err(format!(
-                        "session {labels:?}, of unknown outcome, is partly in the database: \
-                         {shown} of its rows"
-                    )
-                    .into());
-                }
-                Told::Unknown if shown > 0 => landed += 1,
-                Told::Unknown => lost += 1,
-                Told::Committed | Told::Failed => {}
-            }
-        }
-        Ok((landed, lost))
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
@@ -807,7 +724,9 @@ async fn commit_loop(
         {
             // A poisoned lock means another task panicked; the test fails anyway.
             let mut shared = shared.lock().map_err(|_| "the ledger lock is poisoned")?;
-            shared.ledger.record(labels, told);
+            shared
+                .ledger
+                .record(labels.into_iter().map(Change::Add).collect(), told);
             shared.calls.push(Call {
                 task,
                 started,
@@ -971,7 +890,9 @@ async fn restart_under_load<S: PrivateServer>(server: &mut S) -> TestResult {
     );
 
     let labels = step("read the rows", server.labels()).await??;
-    let (landed, lost) = shared.ledger.check(&labels)?;
+    let unknown = shared.ledger.check(&labels)?;
+    let landed = unknown.iter().filter(|landed| **landed).count();
+    let lost = unknown.len() - landed;
     pool_settles(&db).await?;
     let open = step("count open transactions", server.open_transactions()).await??;
     assert_eq!(open, 0, "transactions left open on the server");
