@@ -14,6 +14,7 @@ mod cancellation;
     feature = "decimal"
 ))]
 mod extra_types;
+mod fairness;
 mod isolation;
 mod lookups;
 mod pagination;
