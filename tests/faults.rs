@@ -395,20 +395,7 @@ async fn wait_until_gone<S: Server>(server: &mut S, ids: &[u64]) -> TestResult {
 /// [`POOL_SETTLES_WITHIN`], and none of the test's connections has a
 /// transaction open on the server.
 async fn assert_quiescent<S: Server>(server: &mut S, db: &Database) -> TestResult {
-    let deadline = Instant::now() + POOL_SETTLES_WITHIN;
-    loop {
-        let status = db.pool_status();
-        if status.available == status.size {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the pool is not idle {POOL_SETTLES_WITHIN:?} after the last session: {status:?}"
-            )
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    common::pool_settles(db, POOL_SETTLES_WITHIN).await?;
     let deadline = Instant::now() + SERVER_SETTLES_WITHIN;
     loop {
         let open = server.open_transactions().await?;

@@ -741,25 +741,6 @@ async fn commit_loop(
     Ok(())
 }
 
-/// Waits until the pool has every connection idle, at most
-/// [`POOL_SETTLES_WITHIN`].
-async fn pool_settles(db: &Database) -> TestResult {
-    let deadline = Instant::now() + POOL_SETTLES_WITHIN;
-    loop {
-        let status = db.pool_status();
-        if status.available == status.size {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the pool is not idle {POOL_SETTLES_WITHIN:?} after the last session: {status:?}"
-            )
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// One private server at a time: the CPU measurement is of the whole
 /// process, which runs the tests as threads side by side.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -893,7 +874,7 @@ async fn restart_under_load<S: PrivateServer>(server: &mut S) -> TestResult {
     let unknown = shared.ledger.check(&labels)?;
     let landed = unknown.iter().filter(|landed| **landed).count();
     let lost = unknown.len() - landed;
-    pool_settles(&db).await?;
+    common::pool_settles(&db, POOL_SETTLES_WITHIN).await?;
     let open = step("count open transactions", server.open_transactions()).await??;
     assert_eq!(open, 0, "transactions left open on the server");
 

@@ -814,29 +814,17 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Waits until every connection of the pool is idle.
+/// Waits until every connection of the pool is idle, and checks its size.
 async fn pool_settled(db: &Database) -> Result<PoolStatus, BoxError> {
-    let give_up = Instant::now() + QUIESCENCE;
-    loop {
-        let status = db.pool_status();
-        if status.available == status.size {
-            ensure(status.size >= 1 && status.size <= POOL, || {
-                format!(
-                    "the pool holds {} connections, not 1 to {POOL}",
-                    status.size
-                )
-            })?;
-            return Ok(status);
-        }
-        if Instant::now() >= give_up {
-            return Err(
-                format!("the pool is not idle {QUIESCENCE:?} after the run: {status:?}").into(),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let status = common::pool_settles(db, QUIESCENCE).await?;
+    ensure(status.size >= 1 && status.size <= POOL, || {
+        format!(
+            "the pool holds {} connections, not 1 to {POOL}",
+            status.size
+        )
+    })?;
+    Ok(status)
 }
-
 /// The server's transactions still open on the test's connections, other
 /// than the one asking; `None` on SQLite.
 async fn open_server_transactions(db: &Database, t: &TestDb) -> Result<Option<i64>, BoxError> {

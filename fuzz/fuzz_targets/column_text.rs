@@ -75,33 +75,10 @@ fn from_number(value: Value) {
     let _ = format!("{value:?}");
     let shown = String::from_value(value.clone(), "c").expect("dates and times show as text");
     let back = match &value {
-        Value::Date(_) => NaiveDate::from_value(value.clone(), "c").ok().map(|d| {
-            (
-                d.to_value(),
-                NaiveDate::from_value(Value::Text(shown.clone()), "c").map(|d| d.to_value()),
-            )
-        }),
-        Value::Time(_) => NaiveTime::from_value(value.clone(), "c").ok().map(|t| {
-            (
-                t.to_value(),
-                NaiveTime::from_value(Value::Text(shown.clone()), "c").map(|t| t.to_value()),
-            )
-        }),
-        Value::DateTime(_) => NaiveDateTime::from_value(value.clone(), "c").ok().map(|d| {
-            (
-                d.to_value(),
-                NaiveDateTime::from_value(Value::Text(shown.clone()), "c").map(|d| d.to_value()),
-            )
-        }),
-        _ => DateTime::<Utc>::from_value(value.clone(), "c")
-            .ok()
-            .map(|d| {
-                (
-                    d.to_value(),
-                    DateTime::<Utc>::from_value(Value::Text(shown.clone()), "c")
-                        .map(|d| d.to_value()),
-                )
-            }),
+        Value::Date(_) => through_text::<NaiveDate>(&value, &shown),
+        Value::Time(_) => through_text::<NaiveTime>(&value, &shown),
+        Value::DateTime(_) => through_text::<NaiveDateTime>(&value, &shown),
+        _ => through_text::<DateTime<Utc>>(&value, &shown),
     };
     let four_digit_year = !shown.starts_with(['+', '-']);
     if let Some((direct, through_text)) = back
@@ -112,4 +89,12 @@ fn from_number(value: Value) {
             Err(e) => panic!("{value:?} shown as {shown:?} does not read back: {e}"),
         }
     }
+}
+
+/// `value` read as a `T` and written back, and its text `shown` read as a
+/// `T` and written back; `None` when `T` cannot hold `value` at all.
+fn through_text<T: SqlValue>(value: &Value, shown: &str) -> Option<(Value, aludel::Result<Value>)> {
+    let direct = T::from_value(value.clone(), "c").ok()?.to_value();
+    let from_text = T::from_value(Value::Text(shown.to_owned()), "c").map(|t| t.to_value());
+    Some((direct, from_text))
 }

@@ -274,6 +274,15 @@ pub trait Connection: fmt::Debug + Send + 'static {
     }
 }
 
+/// A server backend's `reset` skips its liveness round trip for a
+/// connection that heard from the server this recently (HikariCP's "alive
+/// bypass window"): a ping costs as much as a point lookup, and the last
+/// reply already says whether a transaction is open. (MySQL also pings
+/// after any connection of the pool was lost: its driver notices a closed
+/// socket only on use.)
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) const ALIVE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Stops a connection's statement in progress; see [`Connection::interrupter`].
 pub type Interrupter = Arc<dyn Fn() + Send + Sync>;
 

@@ -139,8 +139,8 @@ use mysql_async::{Column, Conn, OptsBuilder, Params, QueryResult};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowBatches, RowStream,
-    spawn_interrupt, trace_statement,
+    ALIVE_WINDOW, Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowBatches,
+    RowStream, spawn_interrupt, trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, MySqlDialect};
@@ -175,11 +175,6 @@ const STREAM_BUFFER: usize = 2;
 const LAST_INSERT_ID: &str = "LAST_INSERT_ID()";
 /// `my_charset_bin`: the column holds bytes, not text.
 const BINARY_CHARSET: u16 = 63;
-/// `reset` skips its COM_PING for a connection that heard from the server
-/// this recently, as the PostgreSQL backend does: a ping costs as much as
-/// a point lookup, and the last reply's status flags already say whether
-/// a transaction is open.
-const ALIVE_WINDOW: Duration = Duration::from_secs(1);
 
 static WITH_RETURNING: MySqlDialect = MySqlDialect { returning: true };
 static WITHOUT_RETURNING: MySqlDialect = MySqlDialect { returning: false };

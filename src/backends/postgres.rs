@@ -115,8 +115,8 @@ use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{AsyncMessage, Client, Config};
 
 use crate::backends::{
-    Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowStream, spawn_interrupt,
-    trace_statement,
+    ALIVE_WINDOW, Backend, BackendContext, Connection, Interrupter, Outcome, Row, RowStream,
+    spawn_interrupt, trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::query::dialect::{Dialect, PostgresDialect};
@@ -152,11 +152,6 @@ const MAX_STATEMENT_CACHE_SIZE: usize = 100_000;
 /// costs a parse per execution, small next to such a statement's work.
 const MAX_CACHED_PARAMS: usize = 128;
 const MAX_CACHED_SQL_LEN: usize = 16 * 1024;
-/// `reset` skips its liveness round trip for a connection that heard from
-/// the server this recently (HikariCP's "alive bypass window"): a ping costs
-/// as much as a point lookup, and a socket the server closed is noticed
-/// without one.
-const ALIVE_WINDOW: Duration = Duration::from_secs(1);
 static DIALECT: PostgresDialect = PostgresDialect;
 
 /// Builds the PostgreSQL backend from a `postgres://` or `postgresql://`

@@ -452,6 +452,17 @@ fn read_row(row: &rusqlite::Row<'_>, width: usize) -> rusqlite::Result<Vec<Value
 /// JSON and decimals as their text.
 struct Bind<'a>(&'a Value, usize);
 
+impl Bind<'_> {
+    /// Refuses the value: `map_error` hands the conversion error back as is.
+    fn refuse(&self, expected: &'static str, found: String) -> rusqlite::Error {
+        rusqlite::Error::ToSqlConversionFailure(Box::new(Error::Conversion {
+            column: format!("parameter {}", self.1),
+            expected,
+            found,
+        }))
+    }
+}
+
 impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self.0 {
@@ -460,13 +471,10 @@ impl ToSql for Bind<'_> {
             Value::I32(v) => ValueRef::Integer(i64::from(*v)),
             Value::I64(v) => ValueRef::Integer(*v),
             Value::F64(v) if v.is_nan() => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
-                    Error::Conversion {
-                        column: format!("parameter {}", self.1),
-                        expected: "a float that is not NaN (SQLite would store NaN as NULL)",
-                        found: "NaN".into(),
-                    },
-                )));
+                return Err(self.refuse(
+                    "a float that is not NaN (SQLite would store NaN as NULL)",
+                    "NaN".into(),
+                ));
             }
             Value::F64(v) => ValueRef::Real(*v),
             Value::Text(v) | Value::Json(v) => ValueRef::Text(v.as_bytes()),
@@ -485,14 +493,11 @@ impl ToSql for Bind<'_> {
                     Some(text) if temporal::in_text_range(temporal) => {
                         Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(text)))
                     }
-                    _ => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
-                        Error::Conversion {
-                            column: format!("parameter {}", self.1),
-                            expected: "a date in the years 0000 to 9999, or a time of day \
-                                 (SQLite stores dates and times as text of that form)",
-                            found: format!("{} `{temporal:?}`", temporal.kind()),
-                        },
-                    ))),
+                    _ => Err(self.refuse(
+                        "a date in the years 0000 to 9999, or a time of day \
+                         (SQLite stores dates and times as text of that form)",
+                        format!("{} `{temporal:?}`", temporal.kind()),
+                    )),
                 };
             }
         }))

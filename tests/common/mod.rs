@@ -30,7 +30,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use aludel::{Database, DatabaseBuilder};
+use aludel::{Database, DatabaseBuilder, PoolStatus};
 use futures::{Stream, TryStreamExt as _};
 use tempfile::TempDir;
 
@@ -590,5 +590,26 @@ mod servers {
                 eprintln!("could not drop a test schema or database: {dropped:?}");
             }
         }
+    }
+}
+
+/// Waits until every connection of `db`'s pool is idle (the quiescence
+/// check of the reliability plan), at most `within`; returns the status.
+// Only the fault, restart and soak binaries wait for it.
+#[allow(dead_code)]
+pub(crate) async fn pool_settles(db: &Database, within: Duration) -> Result<PoolStatus, BoxError> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let status = db.pool_status();
+        if status.available == status.size {
+            return Ok(status);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "the pool is not idle {within:?} after the last session: {status:?}"
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
