@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use aludel::backends::BackendContext;
 use aludel::prelude::*;
-use aludel::query::render::Statement;
+use aludel::backends::Statement;
 use aludel::uri::DatabaseUri;
 use aludel::{ConstraintKind, Value};
 use mysql_async::prelude::Queryable as _;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use aludel::backends::{BackendContext, Connection};
 use aludel::prelude::*;
-use aludel::query::render::Statement;
+use aludel::backends::Statement;
 use aludel::{ConstraintKind, Database, Value};
 use tokio_postgres::NoTls;
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aludel::query::dialect::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+use aludel::backends::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
 use aludel::query::text::{MAX_TEXT_LEN, Placeholder, placeholders, placeholders_for, text};
 use aludel::{Error, Value};
 
@@ -350,7 +350,7 @@ fn renders_per_dialect() {
     }
 }
 
-fn query_error(result: aludel::Result<aludel::query::render::Statement>) -> String {
+fn query_error(result: aludel::Result<aludel::backends::Statement>) -> String {
     match result {
         Err(Error::Query(message)) => message,
         other => panic!("expected a query error, got {other:?}"),

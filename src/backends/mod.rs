@@ -50,8 +50,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect;
-use crate::query::render::Statement;
+pub use crate::query::dialect::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+pub use crate::query::render::Statement;
 use crate::uri::DatabaseUri;
 use crate::value::{SqlValue, Value};
 
