@@ -102,7 +102,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use aludel::prelude::*;
-use aludel::uri::{DatabaseUri, SqliteLocation};
+use aludel::{DatabaseUri, SqliteLocation};
 
 type BoxResult<T> = std::result::Result<T, Box<dyn StdError + Send + Sync>>;
 
@@ -1171,7 +1171,7 @@ mod pg {
     use std::hint::black_box;
     use std::time::{Duration, Instant};
 
-    use aludel::uri::DatabaseUri;
+    use aludel::DatabaseUri;
     use futures::TryStreamExt as _;
     use futures::future::try_join_all;
     use tokio_postgres::types::ToSql;
@@ -1522,7 +1522,7 @@ mod my {
     use std::hint::black_box;
     use std::time::{Duration, Instant};
 
-    use aludel::uri::DatabaseUri;
+    use aludel::DatabaseUri;
     use mysql_async::prelude::Queryable as _;
     use mysql_async::{Conn, Opts, OptsBuilder, Params, Statement, TxOpts, Value};
 

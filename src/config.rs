@@ -31,17 +31,21 @@ const QUERY_TIMEOUT: &str = "query_timeout";
 /// `query_timeout` (greater than zero; see
 /// [`query_timeout`](Self::query_timeout)). Every duration is at most one
 /// day.
+///
+/// Each setting has one name, the same in the URI, on
+/// [`DatabaseBuilder`](crate::DatabaseBuilder) and here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolOptions {
     /// The most connections the pool holds at once.
-    pub max_size: Option<usize>,
+    pub pool_max_size: Option<usize>,
     /// How long a checkout waits for a free connection before
     /// [`PoolError::WaitTimeout`](crate::PoolError::WaitTimeout).
-    pub wait_timeout: Option<Duration>,
+    pub pool_timeout: Option<Duration>,
     /// How long opening a new connection may take.
-    pub create_timeout: Option<Duration>,
+    pub pool_create_timeout: Option<Duration>,
     /// How long checking a returned connection before reuse may take.
-    pub recycle_timeout: Option<Duration>,
+    pub pool_recycle_timeout: Option<Duration>,
     /// How long one call to the database may wait for its answer: a
     /// statement batch, a commit with its statements, or the next rows of
     /// a stream. When it runs out the call fails with
@@ -63,16 +67,16 @@ impl PoolOptions {
     /// is malformed or out of range. The message does not repeat the value.
     pub(crate) fn take_from(uri: &mut DatabaseUri) -> Result<PoolOptions> {
         let options = PoolOptions {
-            max_size: uri.option(MAX_SIZE).map(parse_max_size).transpose()?,
-            wait_timeout: uri
+            pool_max_size: uri.option(MAX_SIZE).map(parse_max_size).transpose()?,
+            pool_timeout: uri
                 .option(WAIT_TIMEOUT)
                 .map(|value| parse_duration(WAIT_TIMEOUT, value))
                 .transpose()?,
-            create_timeout: uri
+            pool_create_timeout: uri
                 .option(CREATE_TIMEOUT)
                 .map(|value| parse_positive_duration(CREATE_TIMEOUT, value))
                 .transpose()?,
-            recycle_timeout: uri
+            pool_recycle_timeout: uri
                 .option(RECYCLE_TIMEOUT)
                 .map(|value| parse_positive_duration(RECYCLE_TIMEOUT, value))
                 .transpose()?,
@@ -284,10 +288,10 @@ mod tests {
         assert_eq!(
             options,
             Some(PoolOptions {
-                max_size: Some(8),
-                wait_timeout: Some(Duration::from_millis(500)),
-                create_timeout: Some(Duration::from_millis(2500)),
-                recycle_timeout: Some(Duration::from_secs(60)),
+                pool_max_size: Some(8),
+                pool_timeout: Some(Duration::from_millis(500)),
+                pool_create_timeout: Some(Duration::from_millis(2500)),
+                pool_recycle_timeout: Some(Duration::from_secs(60)),
                 query_timeout: Some(Duration::from_secs(15)),
             })
         );

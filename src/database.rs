@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backends::{self, Backend, BackendContext};
+use crate::backends::{self, BackendContext};
 use crate::config::PoolOptions;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Model, registered_tables};
-use crate::pool::{self, Pool};
+use crate::pool;
 use crate::query::Select;
-use crate::query::dialect::Dialect;
-use crate::query::render::{self, Statement};
+use crate::query::render;
 use crate::result::QueryResult;
 use crate::schema::Table;
 use crate::session::Session;
+use crate::sql::{Dialect, Statement};
 use crate::uri::DatabaseUri;
 
 /// One database: a connection pool over the backend its URI names.
@@ -24,15 +25,7 @@ use crate::uri::DatabaseUri;
 /// [`Database::builder`] or [`Database::connect`].
 #[derive(Clone)]
 pub struct Database {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    pool: Pool,
-    backend: Arc<dyn Backend>,
-    dialect: &'static dyn Dialect,
-    /// The URI with its password shown as `***`.
-    uri: String,
+    engine: Arc<Engine>,
 }
 
 impl Database {
@@ -49,7 +42,7 @@ impl Database {
 
     /// A new [`Session`]. It holds no connection until it needs one.
     pub fn session(&self) -> Session {
-        Session::new(self.clone())
+        Session::new(Arc::clone(&self.engine))
     }
 
     /// Creates the table of every model linked into the binary
@@ -92,9 +85,9 @@ impl Database {
         if statements.is_empty() {
             return Ok(());
         }
-        let mut connection = pool::checkout(&self.inner.pool).await?;
+        let mut connection = self.engine.checkout().await?;
         let result = connection.transact(statements).await.map(drop);
-        self.inner.backend.schema_changed();
+        self.engine.backend.schema_changed();
         result
     }
 
@@ -103,9 +96,8 @@ impl Database {
     /// handler can return its stream as a response body; the connection goes
     /// back to the pool when the stream ends or is dropped.
     pub async fn execute<M: Model>(&self, select: Select<M>) -> Result<QueryResult<'static, M>> {
-        let statement = render::select(self.dialect(), M::TABLE, &select.spec);
-        render::check_bind_count(self.dialect(), &statement)?;
-        let mut connection = pool::checkout(&self.inner.pool).await?;
+        let statement = render::select(self.dialect(), M::TABLE, &select.spec)?;
+        let mut connection = self.engine.checkout().await?;
         let rows = connection.stream(statement);
         Ok(QueryResult::new(rows, Some(connection), None))
     }
@@ -113,26 +105,22 @@ impl Database {
     /// Closes the pool: sessions that hold a connection finish their work,
     /// new checkouts fail with a pool-closed error.
     pub fn close(&self) {
-        self.inner.pool.close();
+        self.engine.pool.close();
     }
 
     /// The backend's name (`sqlite`, ...).
     pub fn backend_name(&self) -> &'static str {
-        self.inner.backend.name()
+        self.engine.backend.name()
     }
 
     /// The SQL dialect in use.
     pub fn dialect(&self) -> &'static dyn Dialect {
-        self.inner.dialect
-    }
-
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.inner.pool
+        self.engine.dialect
     }
 
     /// The pool's current size and idle connections.
     pub fn pool_status(&self) -> PoolStatus {
-        let status = self.inner.pool.status();
+        let status = self.engine.pool.status();
         PoolStatus {
             max_size: status.max_size,
             size: status.size,
@@ -144,8 +132,8 @@ impl Database {
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Database")
-            .field("uri", &self.inner.uri)
-            .field("backend", &self.inner.backend.name())
+            .field("uri", &self.engine.uri)
+            .field("backend", &self.engine.backend.name())
             .field("pool", &self.pool_status())
             .finish()
     }
@@ -187,16 +175,32 @@ impl DatabaseBuilder {
         self
     }
 
-    /// The most connections the pool opens.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.pool.max_size = Some(n);
+    /// The most connections the pool opens; the URI's `pool_max_size`.
+    /// Default: four per core.
+    pub fn pool_max_size(mut self, n: usize) -> Self {
+        self.pool.pool_max_size = Some(n);
         self
     }
 
     /// How long a checkout waits for a free connection before failing with
-    /// [`PoolError::WaitTimeout`](crate::PoolError::WaitTimeout). Default 30 s.
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.pool.wait_timeout = Some(timeout);
+    /// [`PoolError::WaitTimeout`](crate::PoolError::WaitTimeout); the URI's
+    /// `pool_timeout`. Default 30 s.
+    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.pool_timeout = Some(timeout);
+        self
+    }
+
+    /// How long opening a new connection may take; the URI's
+    /// `pool_create_timeout`. Default 30 s.
+    pub fn pool_create_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.pool_create_timeout = Some(timeout);
+        self
+    }
+
+    /// How long checking a returned connection before reuse may take; the
+    /// URI's `pool_recycle_timeout`. Default 30 s.
+    pub fn pool_recycle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.pool_recycle_timeout = Some(timeout);
         self
     }
 
@@ -218,12 +222,15 @@ impl DatabaseBuilder {
         let mut uri = DatabaseUri::parse(&raw)?;
         let mut pool_options = PoolOptions::take_from(&mut uri)?;
         let set = self.pool;
-        pool_options.max_size = set.max_size.or(pool_options.max_size);
-        pool_options.wait_timeout = set.wait_timeout.or(pool_options.wait_timeout);
-        pool_options.create_timeout = set.create_timeout.or(pool_options.create_timeout);
-        pool_options.recycle_timeout = set.recycle_timeout.or(pool_options.recycle_timeout);
+        pool_options.pool_max_size = set.pool_max_size.or(pool_options.pool_max_size);
+        pool_options.pool_timeout = set.pool_timeout.or(pool_options.pool_timeout);
+        pool_options.pool_create_timeout =
+            set.pool_create_timeout.or(pool_options.pool_create_timeout);
+        pool_options.pool_recycle_timeout = set
+            .pool_recycle_timeout
+            .or(pool_options.pool_recycle_timeout);
         pool_options.query_timeout = set.query_timeout.or(pool_options.query_timeout);
-        if pool_options.max_size == Some(0) {
+        if pool_options.pool_max_size == Some(0) {
             return Err(Error::Config(
                 "the pool needs at least one connection".into(),
             ));
@@ -237,7 +244,7 @@ impl DatabaseBuilder {
         // fails here rather than in the first request.
         drop(pool::checkout(&pool).await?);
         Ok(Database {
-            inner: Arc::new(Inner {
+            engine: Arc::new(Engine {
                 pool,
                 dialect: backend.dialect(),
                 backend,

@@ -144,6 +144,13 @@ pub enum Error {
         backend: &'static str,
     },
 
+    /// aludel broke one of its own invariants, or a backend broke its
+    /// contract (answered a different number of statements than it was
+    /// sent, say). A bug: please report it with the message. The session's
+    /// transaction is rolled back and its work kept, as for any failure.
+    #[error("internal error in aludel (a bug; please report it): {0}")]
+    Internal(String),
+
     /// Any other error reported by the database or its driver.
     #[error("{backend} error")]
     Backend {

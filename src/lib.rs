@@ -4,15 +4,17 @@
 pub mod backends;
 mod config;
 mod database;
+mod engine;
 mod error;
-pub mod model;
+mod model;
 mod pool;
-pub mod query;
+mod query;
 mod result;
 mod retry;
-pub mod schema;
+mod schema;
 mod session;
-pub mod uri;
+mod sql;
+mod uri;
 mod value;
 
 pub use aludel_macros::Model;
@@ -20,13 +22,18 @@ pub use config::PoolOptions;
 pub use database::{Database, DatabaseBuilder, PoolStatus};
 pub use error::{BoxError, ConstraintKind, Error, PoolError, Result};
 pub use model::Model;
-pub use query::pagination::{Page, PageRequest};
-pub use query::text::text;
-pub use query::{Column, Condition, Order, Select, select};
+pub use query::pagination::{DEFAULT_MAX_PER_PAGE, DEFAULT_PER_PAGE, Page, PageRequest};
+pub use query::text::{
+    BindValue, MAX_TEXT_LEN, Placeholder, Text, placeholders, placeholders_for, text,
+};
+pub use query::{
+    CmpOp, Column, Condition, Expr, Order, Select, TextLike, and_all, escape_like, or_any, select,
+};
 pub use result::{QueryResult, Rows, Scalars};
 pub use retry::RetryPolicy;
+pub use schema::{ColumnDef, Table};
 pub use session::{Added, Session};
-pub use uri::{DatabaseUri, SqliteLocation};
+pub use uri::{DatabaseUri, MAX_URI_LEN, SqliteLocation};
 pub use value::{Operand, PrimaryKey, SqlType, SqlValue, Value};
 
 /// The names most programs need: `use aludel::prelude::*;`.
@@ -44,4 +51,15 @@ pub mod __private {
     pub use crate::value::{PrimaryKey, SqlType, SqlValue, Value};
     pub use crate::{Error, Result};
     pub use inventory;
+}
+
+/// Internals the fuzz targets and the tests of the crate's own arithmetic
+/// reach for. Not part of the public API: anything here may change in any
+/// release.
+#[doc(hidden)]
+pub mod __internal {
+    pub use crate::model::registered_tables;
+    pub use crate::query::SelectSpec;
+    pub use crate::query::pagination::{PageParams, Window};
+    pub use crate::query::render;
 }

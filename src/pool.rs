@@ -56,13 +56,17 @@ pub(crate) fn build(backend: Arc<dyn Backend>, options: &PoolOptions) -> Result<
         backend,
         query_timeout: options.query_timeout,
     })
-    .max_size(options.max_size.unwrap_or(default_size))
-    .wait_timeout(Some(options.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))
+    .max_size(options.pool_max_size.unwrap_or(default_size))
+    .wait_timeout(Some(options.pool_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))
     .create_timeout(Some(
-        options.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
+        options
+            .pool_create_timeout
+            .unwrap_or(DEFAULT_CREATE_TIMEOUT),
     ))
     .recycle_timeout(Some(
-        options.recycle_timeout.unwrap_or(DEFAULT_RECYCLE_TIMEOUT),
+        options
+            .pool_recycle_timeout
+            .unwrap_or(DEFAULT_RECYCLE_TIMEOUT),
     ))
     .runtime(deadpool::Runtime::Tokio1)
     .build()

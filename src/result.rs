@@ -11,7 +11,7 @@ use crate::backends::{Row, RowStream};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::pool::Pooled;
-use crate::session::identity::{IdentityMap, KeyId};
+use crate::session::identity::Recorder;
 
 /// The rows of an executed select, not yet read.
 ///
@@ -30,8 +30,8 @@ pub struct QueryResult<'a, M> {
     rows: RowStream,
     /// A connection checked out for this result alone (dropped after `rows`).
     _connection: Option<Pooled>,
-    /// Where rows read whole (`all`, `first`, ...) are recorded.
-    identity: Option<(&'a mut IdentityMap, bool)>,
+    /// Where rows read whole (`all`, `first`, ...) are handed back to the session.
+    recorder: Option<Recorder<'a>>,
     _marker: PhantomData<fn() -> M>,
 }
 
@@ -39,12 +39,12 @@ impl<'a, M: Model> QueryResult<'a, M> {
     pub(crate) fn new(
         rows: RowStream,
         connection: Option<Pooled>,
-        identity: Option<(&'a mut IdentityMap, bool)>,
+        recorder: Option<Recorder<'a>>,
     ) -> Self {
         QueryResult {
             rows,
             _connection: connection,
-            identity,
+            recorder,
             _marker: PhantomData,
         }
     }
@@ -133,10 +133,8 @@ impl<'a, M: Model> QueryResult<'a, M> {
 
     fn decode(&mut self, row: Row) -> Result<M> {
         let values = row.into_values();
-        if let Some((identity, in_transaction)) = self.identity.as_mut()
-            && let Some(key) = values.get(M::TABLE.primary_key).and_then(KeyId::of)
-        {
-            identity.loaded(M::TABLE.name, key, &values, *in_transaction);
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.record(M::TABLE, &values);
         }
         M::from_values(values)
     }

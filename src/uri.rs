@@ -1,7 +1,7 @@
 //! Connection URIs: `scheme[+driver]://[user[:password]@]host[:port]/database?options`.
 //!
 //! ```
-//! use aludel::uri::DatabaseUri;
+//! use aludel::DatabaseUri;
 //!
 //! let uri: DatabaseUri = "postgresql+tokio://ada:s%40cret@db.example:5433/app?sslmode=require".parse()?;
 //! assert_eq!(uri.scheme(), "postgresql");

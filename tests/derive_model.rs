@@ -2,7 +2,7 @@
 //! the conversions to and from values, the key, the column constants and the
 //! registration. Compile errors are in `derive_ui.rs`.
 
-use aludel::schema::{ColumnDef, Table};
+use aludel::{ColumnDef, Table};
 use aludel::{Error, Model, SqlType, Value};
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -322,7 +322,7 @@ fn column_constants_name_their_columns() {
 
 #[test]
 fn derived_models_are_registered() {
-    let tables = aludel::model::registered_tables();
+    let tables = aludel::__internal::registered_tables();
     for name in ["user", "all_types", "api_keys", "documented_model"] {
         assert!(
             tables.iter().any(|t| t.name == name),

@@ -308,8 +308,8 @@ async fn step<T>(what: &str, future: impl Future<Output = T>) -> Result<T, BoxEr
 async fn database(uri: &str, connections: usize) -> aludel::Result<Database> {
     let db = Database::builder()
         .uri(uri)
-        .max_connections(connections)
-        .acquire_timeout(Duration::from_secs(3))
+        .pool_max_size(connections)
+        .pool_timeout(Duration::from_secs(3))
         .build()
         .await?;
     db.create_all().await?;

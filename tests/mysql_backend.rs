@@ -23,10 +23,10 @@ mod common;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use aludel::DatabaseUri;
 use aludel::backends::BackendContext;
-use aludel::prelude::*;
 use aludel::backends::Statement;
-use aludel::uri::DatabaseUri;
+use aludel::prelude::*;
 use aludel::{ConstraintKind, Value};
 use mysql_async::prelude::Queryable as _;
 

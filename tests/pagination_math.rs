@@ -4,8 +4,9 @@
 //! flask_sqlalchemy/pagination.py) wrote into `tests/fixtures/iter_pages.txt`;
 //! then the 404 rule for pages past the end, and offsets that would overflow.
 
+use aludel::__internal::Window;
 use aludel::Error;
-use aludel::query::pagination::{Page, PageRequest, Window};
+use aludel::{Page, PageRequest};
 
 const FIXTURE: &str = include_str!("fixtures/iter_pages.txt");
 

@@ -24,9 +24,9 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use aludel::backends::Statement;
 use aludel::backends::{BackendContext, Connection};
 use aludel::prelude::*;
-use aludel::backends::Statement;
 use aludel::{ConstraintKind, Database, Value};
 use tokio_postgres::NoTls;
 
@@ -317,7 +317,7 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
 
 /// One connection of the backend itself, on this test's schema.
 async fn raw_connection(pg: &Pg, extra: &str) -> Result<Box<dyn Connection>, BoxError> {
-    let mut uri: aludel::uri::DatabaseUri = pg.uri(extra).parse()?;
+    let mut uri: aludel::DatabaseUri = pg.uri(extra).parse()?;
     let backend = aludel::backends::postgres::factory(&mut uri, &BackendContext::default())?;
     Ok(backend.connect().await?)
 }

@@ -952,7 +952,7 @@ async fn soak_for(t: TestDb, run: Duration) -> TestResult {
             server.name()
         ));
     }
-    let db = t.create_all(builder.max_connections(POOL)).await?;
+    let db = t.create_all(builder.pool_max_size(POOL)).await?;
     let sqlite = matches!(backend, Backend::SqliteFile | Backend::SqliteMemory);
 
     let started = Instant::now();

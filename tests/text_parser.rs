@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aludel::backends::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
-use aludel::query::text::{MAX_TEXT_LEN, Placeholder, placeholders, placeholders_for, text};
 use aludel::{Error, Value};
+use aludel::{MAX_TEXT_LEN, Placeholder, placeholders, placeholders_for, text};
 
 const MYSQL: MySqlDialect = MySqlDialect { returning: false };
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use aludel::Error;
-use aludel::uri::{DatabaseUri, SqliteLocation};
+use aludel::{DatabaseUri, SqliteLocation};
 
 fn parse(input: &str) -> DatabaseUri {
     match DatabaseUri::parse(input) {
@@ -571,8 +571,8 @@ fn very_long_input_is_refused_before_parsing() {
         }
         other => panic!("expected Error::Uri, got {other:?}"),
     }
-    let max = format!("sqlite:///{}", "a".repeat(aludel::uri::MAX_URI_LEN - 10));
-    assert_eq!(max.len(), aludel::uri::MAX_URI_LEN);
+    let max = format!("sqlite:///{}", "a".repeat(aludel::MAX_URI_LEN - 10));
+    assert_eq!(max.len(), aludel::MAX_URI_LEN);
     assert!(DatabaseUri::parse(&max).is_ok());
 }
 

@@ -20,10 +20,12 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use aludel::query::dialect::SqliteDialect;
-use aludel::query::render::{self, Statement};
-use aludel::query::{CmpOp, Expr, SelectSpec};
-use aludel::schema::{ColumnDef, Table};
+use aludel::backends::SqliteDialect;
+use aludel::__internal::render;
+use aludel::backends::Statement;
+use aludel::__internal::SelectSpec;
+use aludel::{CmpOp, Expr};
+use aludel::{ColumnDef, Table};
 use aludel::{SqlType, Value};
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;

@@ -13,8 +13,8 @@
 
 use std::collections::BTreeMap;
 
-use aludel::query::dialect::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
-use aludel::query::text::{placeholders, placeholders_for, text};
+use aludel::backends::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
+use aludel::{placeholders, placeholders_for, text};
 use aludel::{Error, Value};
 use libfuzzer_sys::fuzz_target;
 

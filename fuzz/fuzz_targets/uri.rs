@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use aludel::Error;
-use aludel::uri::{DatabaseUri, MAX_URI_LEN};
+use aludel::{DatabaseUri, MAX_URI_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -50,8 +50,9 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::error::{Error, Result};
-pub use crate::query::dialect::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
-pub use crate::query::render::Statement;
+pub use crate::sql::{
+    Dialect, Lexical, MySqlDialect, PlaceholderStyle, PostgresDialect, SqliteDialect, Statement,
+};
 use crate::uri::DatabaseUri;
 use crate::value::{SqlValue, Value};
 

@@ -35,8 +35,8 @@ use crate::backends::{
     trace_statement,
 };
 use crate::error::{BoxError, ConstraintKind, Error, Result};
-use crate::query::dialect::{Dialect, SqliteDialect};
-use crate::query::render::Statement;
+use crate::sql::Statement;
+use crate::sql::{Dialect, SqliteDialect};
 use crate::uri::{DatabaseUri, SqliteLocation};
 use crate::value::{Value, normalized_decimal, temporal};
 

@@ -22,7 +22,7 @@ use futures::Stream;
 
 use super::{Connection, Interrupter, Outcome, Row, RowStream};
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 /// A connection whose every call has a deadline.
 pub(crate) struct Timed {

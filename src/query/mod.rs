@@ -1,11 +1,15 @@
 //! Building queries: typed columns, conditions, `select`, and their rendering per dialect.
 
-pub mod dialect;
 mod expr;
-pub mod pagination;
+pub(crate) mod pagination;
 pub mod render;
 mod select;
-pub mod text;
+pub(crate) mod text;
 
 pub use expr::{CmpOp, Column, Condition, Expr, Order, TextLike, and_all, escape_like, or_any};
 pub use select::{Select, SelectSpec, select};
+
+// Paths the server backends still use until they move to `crate::sql`.
+pub(crate) mod dialect {
+    pub(crate) use crate::sql::{Dialect, MySqlDialect, PostgresDialect};
+}

@@ -17,7 +17,8 @@
 //!    caller, with the numbers a page widget needs.
 //!
 //! ```
-//! use aludel::query::pagination::{PageRequest, Window};
+//! use aludel::PageRequest;
+//! use aludel::__internal::Window;
 //!
 //! // `?page=3` from the request; `per_page` not given, so 20.
 //! let params = PageRequest::from_query_args(Some("3"), None).validate("user")?;

@@ -1,38 +1,13 @@
 //! One renderer from statements to SQL text and bound values, asking the
 //! [`Dialect`] at every choice. Values are always bound, never written into the text.
 
-use std::sync::Arc;
-
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect;
 use crate::query::expr::{CmpOp, Expr};
 use crate::query::select::SelectSpec;
 use crate::schema::Table;
+use crate::sql::Dialect;
+pub(crate) use crate::sql::Statement;
 use crate::value::{SqlType, Value};
-
-/// SQL text with its bound values, ready for a backend.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    /// The SQL text, with placeholders in the dialect's style.
-    pub sql: Arc<str>,
-    /// One value per placeholder, in order.
-    pub params: Vec<Value>,
-    /// A single-row INSERT on a database without `RETURNING`: the backend
-    /// answers with one row holding the key the database generated
-    /// (MySQL's `LAST_INSERT_ID()`).
-    pub returns_generated_key: bool,
-}
-
-impl Statement {
-    /// A statement without parameters.
-    pub fn raw(sql: impl Into<Arc<str>>) -> Self {
-        Statement {
-            sql: sql.into(),
-            params: Vec::new(),
-            returns_generated_key: false,
-        }
-    }
-}
 
 /// A statement being written: text plus the values bound so far.
 struct Writer<'d> {
@@ -71,6 +46,16 @@ impl<'d> Writer<'d> {
             }
             self.ident(column.name);
         }
+    }
+
+    /// The statement, refused when it binds more values than the database
+    /// takes in one statement: the one check every statement built from
+    /// user input (filters, `IN` lists) passes before it is sent.
+    fn finish_checked(self) -> Result<Statement> {
+        let dialect = self.dialect;
+        let statement = self.finish();
+        check_bind_count(dialect, &statement)?;
+        Ok(statement)
     }
 
     fn finish(self) -> Statement {
@@ -186,7 +171,11 @@ impl<'d> Writer<'d> {
 }
 
 /// `SELECT <columns> FROM <table> [WHERE] [ORDER BY] [LIMIT/OFFSET]`.
-pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statement {
+///
+/// # Errors
+/// [`Error::Query`] when the filter binds more values than the database
+/// takes in one statement.
+pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement> {
     let mut w = Writer::new(dialect);
     w.push("SELECT ");
     w.column_list(table);
@@ -203,13 +192,13 @@ pub fn select(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statem
         w.push(if *descending { " DESC" } else { " ASC" });
     }
     dialect.write_limit_offset(&mut w.sql, spec.limit, spec.offset);
-    w.finish()
+    w.finish_checked()
 }
 
 /// Fails before anything is sent when `statement` binds more values than
 /// the database takes in one statement (an `IN` list of a hundred thousand
 /// values, say), instead of letting the driver fail with the whole SQL text.
-pub fn check_bind_count(dialect: &dyn Dialect, statement: &Statement) -> Result<()> {
+fn check_bind_count(dialect: &dyn Dialect, statement: &Statement) -> Result<()> {
     let max = dialect.max_bind_parameters();
     if statement.params.len() > max {
         return Err(Error::Query(format!(
@@ -222,12 +211,15 @@ pub fn check_bind_count(dialect: &dyn Dialect, statement: &Statement) -> Result<
 }
 
 /// `SELECT COUNT(*) FROM <table> [WHERE]`.
-pub fn count(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Statement {
+///
+/// # Errors
+/// As [`select`].
+pub fn count(dialect: &dyn Dialect, table: &Table, spec: &SelectSpec) -> Result<Statement> {
     let mut w = Writer::new(dialect);
     w.push("SELECT COUNT(*) FROM ");
     w.ident(table.name);
     w.where_clause(spec.filter.as_ref());
-    w.finish()
+    w.finish_checked()
 }
 
 /// `SELECT <columns> FROM <table> WHERE <key> IN (...)`.
@@ -393,8 +385,8 @@ pub fn drop_table(dialect: &dyn Dialect, table: &Table) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::dialect::SqliteDialect;
     use crate::schema::ColumnDef;
+    use crate::sql::SqliteDialect;
     use crate::value::SqlType;
 
     #[test]

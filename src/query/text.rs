@@ -1,100 +1,20 @@
 //! `text()`: SQL written by hand, with `:name` binds that become bound
-//! parameters in the dialect's style (`?` or `$1`, `$2`, ...).
-//!
-//! ```
-//! use aludel::query::dialect::{PostgresDialect, SqliteDialect};
-//! use aludel::query::text::text;
-//!
-//! let query = text("SELECT * FROM users WHERE name = :name AND note <> ':name' -- :name")
-//!     .bind("name", "ada");
-//!
-//! let sqlite = query.render(&SqliteDialect)?;
-//! assert_eq!(&*sqlite.sql, "SELECT * FROM users WHERE name = ? AND note <> ':name' -- :name");
-//! assert_eq!(sqlite.params.len(), 1);
-//!
-//! let postgres = query.render(&PostgresDialect)?;
-//! assert_eq!(&*postgres.sql, "SELECT * FROM users WHERE name = $1 AND note <> ':name' -- :name");
-//! # Ok::<(), aludel::Error>(())
-//! ```
-//!
-//! # The scanner
-//!
-//! Unlike SQLAlchemy's `text()`, which finds `:name` with a regular
-//! expression, the scanner knows where SQL puts text that is not code, and
-//! finds no bind there (as Spring's and JDBI's parsers do). A `':name'` in a
-//! string literal stays a string literal. It makes one pass over the bytes,
-//! takes time linear in the length of the SQL, and never panics.
-//!
-//! These spans are skipped, binds inside them are left alone:
-//!
-//! | span | ends at | notes |
-//! |---|---|---|
-//! | `'...'` | the next `'` not doubled (`''` is a quote) | `E'...'` (PostgreSQL) and every string on MySQL also skip `\'` |
-//! | `"..."` | the next `"` not doubled | an identifier; on MySQL a string, skipping `\"` too |
-//! | `` `...` `` | the next `` ` `` not doubled | MySQL's (and SQLite's) quoted identifier |
-//! | `$$...$$`, `$tag$...$tag$` | the same delimiter | PostgreSQL's dollar quoting; a `$` right after a letter, digit, `_` or `$` is part of a name instead |
-//! | `-- ...` | the end of the line (`\n`) | even with no space after `--`, which MySQL requires (there `1--1` is 2): fewer binds, never more |
-//! | `# ...` | the end of the line | MySQL only |
-//! | `/* ... */` | the matching `*/` | nested, as PostgreSQL nests them |
-//!
-//! Outside them, a bind is a `:` followed by a name, `[A-Za-z_][A-Za-z0-9_]*`,
-//! which ends at the first byte that cannot continue it. A colon is **not** a
-//! bind, and stays in the SQL as it is, when:
-//!
-//! - it directly follows a letter, digit, `_`, non-ASCII character, another
-//!   `:` or a `[`. So `x::int` (a PostgreSQL cast; `:id::int` is a bind followed
-//!   by a cast), `arr[1:2]`, `arr[lo:hi]` and `arr[:hi]` (array slices), and
-//!   `12:30` are left alone. To bind a slice bound, put a space before it:
-//!   `arr[ :lo : :hi]`;
-//! - no name start follows it (`:=`, `: x`, `:1`);
-//! - a backslash precedes it: `\:` is an escaped colon, written out as a
-//!   plain `:` with the backslash removed (as in SQLAlchemy), so `\:name` is
-//!   the literal text `:name`.
-//!
-//! # What [`Text::render`] refuses
-//!
-//! Every refusal is an [`Error::Query`] naming the problem, returned before
-//! anything reaches the database:
-//!
-//! - an unterminated string, quoted identifier, dollar quote or block comment
-//!   (the scanner treats the rest of the SQL as inside it, so no bind after
-//!   it is found; no database would accept the statement either);
-//! - a positional parameter of the database's own: `$1` outside quotes on
-//!   every dialect (on PostgreSQL it would collide with the numbering of the
-//!   binds), and `?` on dialects whose placeholder is `?` (the driver would
-//!   take it for a parameter). On PostgreSQL `?` is an operator and is kept;
-//! - a bind with no value, and a value bound to a name that is not a bind in
-//!   the SQL (perhaps because it is inside a string or a comment);
-//! - SQL longer than [`MAX_TEXT_LEN`], or more binds than the dialect's
-//!   [`max_bind_parameters`](Dialect::max_bind_parameters).
-//!
-//! Error messages name binds, never values.
-//!
-//! # Known limits
-//!
-//! The scanner reads quotes as PostgreSQL and SQLite do, or as MySQL does in
-//! its default `sql_mode` (backslash escapes, `"` quoting strings, `#`
-//! comments) when the dialect's `LIKE` escape clause shows that backslashes
-//! escape in its string literals. MySQL's `ANSI_QUOTES` and
-//! `NO_BACKSLASH_ESCAPES` modes, PostgreSQL with
-//! `standard_conforming_strings = off`, and SQLite's `[bracketed]`
-//! identifiers are not modelled. Misreading them can hide binds or reveal
-//! text as code; the render then fails with an unterminated-quote, missing
-//! or unused bind error rather than binding a wrong value.
+//! parameters in the dialect's style. The rules are documented on [`Text`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect;
-use crate::query::render::Statement;
+pub use crate::sql::lexer::Placeholder;
+use crate::sql::lexer::{Event, scan};
+use crate::sql::{Dialect, Lexical, PlaceholderStyle, Statement};
 use crate::value::{SqlValue, Value};
 
 /// The longest SQL text [`Text::render`] accepts, in bytes (16 MiB).
 pub const MAX_TEXT_LEN: usize = 16 * 1024 * 1024;
 
-/// SQL written by hand, with `:name` binds. See the [module docs](self) for
+/// SQL written by hand, with `:name` binds. See [`Text`] for
 /// what counts as a bind.
 ///
 /// Building a `Text` costs nothing; [`render`](Text::render) scans the SQL.
@@ -106,6 +26,87 @@ pub fn text(sql: impl Into<String>) -> Text {
 }
 
 /// SQL text with values for its `:name` binds. Build it with [`text`].
+///
+/// ```
+/// use aludel::backends::{PostgresDialect, SqliteDialect};
+/// use aludel::text;
+///
+/// let query = text("SELECT * FROM users WHERE name = :name AND note <> ':name' -- :name")
+///     .bind("name", "ada");
+///
+/// let sqlite = query.render(&SqliteDialect)?;
+/// assert_eq!(&*sqlite.sql, "SELECT * FROM users WHERE name = ? AND note <> ':name' -- :name");
+/// assert_eq!(sqlite.params.len(), 1);
+///
+/// let postgres = query.render(&PostgresDialect)?;
+/// assert_eq!(&*postgres.sql, "SELECT * FROM users WHERE name = $1 AND note <> ':name' -- :name");
+/// # Ok::<(), aludel::Error>(())
+/// ```
+///
+/// # The scanner
+///
+/// Unlike SQLAlchemy's `text()`, which finds `:name` with a regular
+/// expression, the scanner knows where SQL puts text that is not code, and
+/// finds no bind there (as Spring's and JDBI's parsers do). A `':name'` in a
+/// string literal stays a string literal. It makes one pass over the bytes,
+/// takes time linear in the length of the SQL, and never panics.
+///
+/// These spans are skipped, binds inside them are left alone:
+///
+/// | span | ends at | notes |
+/// |---|---|---|
+/// | `'...'` | the next `'` not doubled (`''` is a quote) | `E'...'` (PostgreSQL) and every string on MySQL also skip `\'` |
+/// | `"..."` | the next `"` not doubled | an identifier; on MySQL a string, skipping `\"` too |
+/// | `` `...` `` | the next `` ` `` not doubled | MySQL's (and SQLite's) quoted identifier |
+/// | `$$...$$`, `$tag$...$tag$` | the same delimiter | PostgreSQL's dollar quoting; a `$` right after a letter, digit, `_` or `$` is part of a name instead |
+/// | `-- ...` | the end of the line (`\n`) | even with no space after `--`, which MySQL requires (there `1--1` is 2): fewer binds, never more |
+/// | `# ...` | the end of the line | MySQL only |
+/// | `/* ... */` | the matching `*/` | nested, as PostgreSQL nests them |
+///
+/// Outside them, a bind is a `:` followed by a name, `[A-Za-z_][A-Za-z0-9_]*`,
+/// which ends at the first byte that cannot continue it. A colon is **not** a
+/// bind, and stays in the SQL as it is, when:
+///
+/// - it directly follows a letter, digit, `_`, non-ASCII character, another
+///   `:` or a `[`. So `x::int` (a PostgreSQL cast; `:id::int` is a bind followed
+///   by a cast), `arr[1:2]`, `arr[lo:hi]` and `arr[:hi]` (array slices), and
+///   `12:30` are left alone. To bind a slice bound, put a space before it:
+///   `arr[ :lo : :hi]`;
+/// - no name start follows it (`:=`, `: x`, `:1`);
+/// - a backslash precedes it: `\:` is an escaped colon, written out as a
+///   plain `:` with the backslash removed (as in SQLAlchemy), so `\:name` is
+///   the literal text `:name`.
+///
+/// # What [`render`](Text::render) refuses
+///
+/// Every refusal is an [`Error::Query`] naming the problem, returned before
+/// anything reaches the database:
+///
+/// - an unterminated string, quoted identifier, dollar quote or block comment
+///   (the scanner treats the rest of the SQL as inside it, so no bind after
+///   it is found; no database would accept the statement either);
+/// - a positional parameter of the database's own: `$1` outside quotes on
+///   every dialect (on PostgreSQL it would collide with the numbering of the
+///   binds), and `?` on dialects whose placeholder is `?` (the driver would
+///   take it for a parameter). On PostgreSQL `?` is an operator and is kept;
+/// - a bind with no value, and a value bound to a name that is not a bind in
+///   the SQL (perhaps because it is inside a string or a comment);
+/// - SQL longer than [`MAX_TEXT_LEN`], or more binds than the dialect's
+///   [`max_bind_parameters`](Dialect::max_bind_parameters).
+///
+/// Error messages name binds, never values.
+///
+/// # Known limits
+///
+/// The scanner reads quotes as PostgreSQL and SQLite do, or as MySQL does in
+/// its default `sql_mode` (backslash escapes, `"` quoting strings, `#`
+/// comments) where the dialect's [`Lexical`](crate::backends::Lexical) rules
+/// say so. MySQL's `ANSI_QUOTES` and
+/// `NO_BACKSLASH_ESCAPES` modes, PostgreSQL with
+/// `standard_conforming_strings = off`, and SQLite's `[bracketed]`
+/// identifiers are not modelled. Misreading them can hide binds or reveal
+/// text as code; the render then fails with an unterminated-quote, missing
+/// or unused bind error rather than binding a wrong value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Text {
     sql: String,
@@ -128,28 +129,10 @@ impl Text {
     /// (after blanks, comments and parentheses) is `SELECT`, `VALUES`,
     /// `TABLE`, `SHOW` or `EXPLAIN`. A `WITH` may hide a write, so it is not.
     pub fn is_query(&self) -> bool {
-        let mut rest = self.sql.as_str();
-        // Skip leading blanks, comments and parentheses.
-        loop {
-            let trimmed = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-            if let Some(comment) = trimmed.strip_prefix("--") {
-                rest = comment.split_once('\n').map_or("", |(_, after)| after);
-            } else if let Some(comment) = trimmed.strip_prefix("/*") {
-                rest = comment.split_once("*/").map_or("", |(_, after)| after);
-            } else {
-                rest = trimmed;
-                break;
-            }
-        }
-        let keyword: String = rest
-            .chars()
-            .take_while(char::is_ascii_alphabetic)
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        matches!(
-            keyword.as_str(),
-            "SELECT" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN"
-        )
+        let keyword = crate::sql::keywords::first_keyword(&self.sql);
+        ["SELECT", "VALUES", "TABLE", "SHOW", "EXPLAIN"]
+            .iter()
+            .any(|k| keyword.eq_ignore_ascii_case(k))
     }
 
     /// The SQL as written, binds not yet rewritten.
@@ -167,7 +150,7 @@ impl Text {
     /// # Errors
     ///
     /// [`Error::Query`] for each refusal listed in the
-    /// [module docs](self#what-textrender-refuses).
+    /// [`Text`] docs ("What `render` refuses").
     pub fn render(&self, dialect: &dyn Dialect) -> Result<Statement> {
         let sql = self.sql.as_str();
         if sql.len() > MAX_TEXT_LEN {
@@ -177,7 +160,8 @@ impl Text {
             )));
         }
         let max_binds = dialect.max_bind_parameters();
-        let question_is_placeholder = writes_question_marks(dialect);
+        // A `?` would be taken for a parameter by the driver where `?` is the placeholder.
+        let question_is_placeholder = dialect.placeholder_style() == PlaceholderStyle::Question;
 
         let mut out = String::with_capacity(sql.len() + 16);
         let mut params: Vec<Value> = Vec::new();
@@ -188,7 +172,7 @@ impl Text {
         let mut fatal: Option<Error> = None;
         let mut unterminated: Option<(&'static str, usize)> = None;
 
-        scan(sql, Syntax::of(dialect), |event| {
+        scan(sql, dialect.lexical(), |event| {
             match event {
                 Event::Bind(placeholder) => {
                     if params.len() >= max_binds {
@@ -300,14 +284,6 @@ fn name_list<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     list
 }
 
-/// Whether the dialect writes its placeholders as a bare `?`, so that a `?`
-/// in the SQL would be taken for a parameter by the driver.
-fn writes_question_marks(dialect: &dyn Dialect) -> bool {
-    let mut placeholder = String::new();
-    dialect.write_placeholder(&mut placeholder, 1);
-    placeholder == "?"
-}
-
 /// A value [`Text::bind`] accepts: every column type ([`SqlValue`]: `i32`,
 /// `i64`, `f64`, `bool`, `String`, `Vec<u8>`, `Option` of each, and a
 /// reference to each of the first six), `&str`, `&[u8]`, `Option` of those
@@ -365,37 +341,26 @@ impl BindValue for Value {
     }
 }
 
-/// One `:name` bind found in SQL text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Placeholder<'a> {
-    /// The name, without the colon.
-    pub name: &'a str,
-    /// The byte offset of the colon.
-    pub start: usize,
-    /// The byte offset just past the name: `sql[start..end]` is `:name`.
-    pub end: usize,
-}
-
 /// The `:name` binds of `sql` in order, read with the quoting rules of
-/// PostgreSQL and SQLite (see the [module docs](self)).
+/// PostgreSQL and SQLite (see [`Text`]).
 ///
 /// Never fails: an unterminated quote or comment runs to the end of the
 /// text, holding no binds. Time is linear in the length of `sql`; no length
 /// limit is applied here.
 pub fn placeholders(sql: &str) -> Vec<Placeholder<'_>> {
-    placeholders_with(sql, Syntax::STANDARD)
+    placeholders_with(sql, Lexical::STANDARD)
 }
 
 /// The `:name` binds of `sql` in order, read with the quoting rules
 /// `dialect`'s SQL follows (MySQL's backslash escapes and `#` comments
 /// included), exactly as [`Text::render`] finds them.
 pub fn placeholders_for<'a>(sql: &'a str, dialect: &dyn Dialect) -> Vec<Placeholder<'a>> {
-    placeholders_with(sql, Syntax::of(dialect))
+    placeholders_with(sql, dialect.lexical())
 }
 
-fn placeholders_with(sql: &str, syntax: Syntax) -> Vec<Placeholder<'_>> {
+fn placeholders_with(sql: &str, lexical: Lexical) -> Vec<Placeholder<'_>> {
     let mut found = Vec::new();
-    scan(sql, syntax, |event| {
+    scan(sql, lexical, |event| {
         if let Event::Bind(placeholder) = event {
             found.push(placeholder);
         }
@@ -404,299 +369,10 @@ fn placeholders_with(sql: &str, syntax: Syntax) -> Vec<Placeholder<'_>> {
     found
 }
 
-/// How a dialect quotes: the differences the scanner needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Syntax {
-    /// MySQL: a backslash escapes the next byte in every string literal,
-    /// `"` quotes a string, and `#` starts a line comment.
-    mysql: bool,
-}
-
-impl Syntax {
-    const STANDARD: Syntax = Syntax { mysql: false };
-
-    fn of(dialect: &dyn Dialect) -> Syntax {
-        // The LIKE escape clause spells a lone backslash as a string
-        // literal: `'\\'` exactly where backslashes escape inside strings.
-        // A dedicated `Dialect` hook would say it more plainly.
-        Syntax {
-            mysql: dialect.like_escape().contains(r"'\\'"),
-        }
-    }
-}
-
-/// What the scanner reports, in the order of the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Event<'a> {
-    /// A `:name` bind.
-    Bind(Placeholder<'a>),
-    /// A `\:`: the backslash at this offset is to be dropped.
-    EscapedColon { backslash: usize },
-    /// A `?` or a `$1`-style parameter outside quotes and comments.
-    Positional {
-        start: usize,
-        end: usize,
-        question: bool,
-    },
-    /// The text ends inside a quote or block comment opened at `start`.
-    /// Always the last event.
-    Unterminated { what: &'static str, start: usize },
-}
-
-/// A span the scanner could not find the end of.
-struct Open {
-    what: &'static str,
-    start: usize,
-}
-
-/// Walks `sql` once, reporting binds, escaped colons, positional parameters
-/// and an unterminated span to `on`, which may stop the walk.
-fn scan<'a>(sql: &'a str, syntax: Syntax, mut on: impl FnMut(Event<'a>) -> ControlFlow<()>) {
-    let bytes = sql.as_bytes();
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        let next = bytes.get(i + 1).copied();
-        let after_name = i > 0 && bytes.get(i - 1).copied().is_some_and(is_ident_byte);
-        let step: Result<usize, Open> = match byte {
-            b'\'' => {
-                let backslash = syntax.mysql || is_escape_string_prefix(bytes, i);
-                skip_quoted(bytes, i, b'\'', backslash, "string literal")
-            }
-            b'"' if syntax.mysql => skip_quoted(bytes, i, b'"', true, "string literal"),
-            b'"' => skip_quoted(bytes, i, b'"', false, "quoted identifier"),
-            b'`' => skip_quoted(bytes, i, b'`', false, "quoted identifier"),
-            b'-' if next == Some(b'-') => Ok(skip_line(bytes, i)),
-            b'#' if syntax.mysql => Ok(skip_line(bytes, i)),
-            b'/' if next == Some(b'*') => skip_block_comment(bytes, i),
-            b'$' if !after_name => match dollar(sql, i) {
-                Dollar::Quote(end) => end,
-                Dollar::Positional(end) => {
-                    let event = Event::Positional {
-                        start: i,
-                        end,
-                        question: false,
-                    };
-                    if on(event).is_break() {
-                        return;
-                    }
-                    Ok(end)
-                }
-                Dollar::Plain => Ok(i + 1),
-            },
-            b'?' => {
-                let event = Event::Positional {
-                    start: i,
-                    end: i + 1,
-                    question: true,
-                };
-                if on(event).is_break() {
-                    return;
-                }
-                Ok(i + 1)
-            }
-            b'\\' if next == Some(b':') => {
-                if on(Event::EscapedColon { backslash: i }).is_break() {
-                    return;
-                }
-                Ok(i + 2)
-            }
-            b':' => {
-                let prev = if i > 0 {
-                    bytes.get(i - 1).copied()
-                } else {
-                    None
-                };
-                let bind_may_start =
-                    !prev.is_some_and(|p| is_word_byte(p) || p == b':' || p == b'[');
-                match next {
-                    Some(first) if bind_may_start && is_name_start(first) => {
-                        let mut end = i + 2;
-                        while bytes.get(end).copied().is_some_and(is_name_byte) {
-                            end += 1;
-                        }
-                        let placeholder = Placeholder {
-                            // ASCII from the colon to `end`: a valid slice.
-                            name: &sql[i + 1..end],
-                            start: i,
-                            end,
-                        };
-                        if on(Event::Bind(placeholder)).is_break() {
-                            return;
-                        }
-                        Ok(end)
-                    }
-                    _ => Ok(i + 1),
-                }
-            }
-            _ => Ok(i + 1),
-        };
-        match step {
-            Ok(end) => i = end,
-            Err(open) => {
-                let _ = on(Event::Unterminated {
-                    what: open.what,
-                    start: open.start,
-                });
-                return;
-            }
-        }
-    }
-}
-
-/// Skips a span quoted with `quote` that opens at `start`, in which a doubled
-/// quote is a quote and, when `backslash` is set, a backslash escapes the
-/// next byte. Returns the offset past the closing quote.
-fn skip_quoted(
-    bytes: &[u8],
-    start: usize,
-    quote: u8,
-    backslash: bool,
-    what: &'static str,
-) -> Result<usize, Open> {
-    let mut j = start + 1;
-    while let Some(&byte) = bytes.get(j) {
-        if backslash && byte == b'\\' {
-            j += 2;
-        } else if byte == quote {
-            if bytes.get(j + 1) == Some(&quote) {
-                j += 2;
-            } else {
-                return Ok(j + 1);
-            }
-        } else {
-            j += 1;
-        }
-    }
-    Err(Open { what, start })
-}
-
-/// Skips a line comment opening at `start`; returns the offset past its newline.
-fn skip_line(bytes: &[u8], start: usize) -> usize {
-    let rest = bytes.get(start + 1..).unwrap_or_default();
-    match rest.iter().position(|&b| b == b'\n') {
-        Some(newline) => start + 1 + newline + 1,
-        None => bytes.len(),
-    }
-}
-
-/// Skips a block comment opening at `start`, counting nested `/* */` pairs.
-fn skip_block_comment(bytes: &[u8], start: usize) -> Result<usize, Open> {
-    let mut depth: usize = 1;
-    let mut j = start + 2;
-    loop {
-        match (bytes.get(j), bytes.get(j + 1)) {
-            (Some(b'*'), Some(b'/')) => {
-                j += 2;
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(j);
-                }
-            }
-            (Some(b'/'), Some(b'*')) => {
-                j += 2;
-                depth += 1;
-            }
-            (Some(_), _) => j += 1,
-            (None, _) => {
-                return Err(Open {
-                    what: "block comment",
-                    start,
-                });
-            }
-        }
-    }
-}
-
-/// What a `$` that is not inside a name starts.
-enum Dollar {
-    /// A dollar-quoted string; the offset past its closing delimiter, or
-    /// `Err` when there is none.
-    Quote(Result<usize, Open>),
-    /// `$1`: a positional parameter ending at the offset.
-    Positional(usize),
-    /// Anything else (`$x`, a lone `$`).
-    Plain,
-}
-
-fn dollar(sql: &str, start: usize) -> Dollar {
-    let bytes = sql.as_bytes();
-    let mut j = start + 1;
-    match bytes.get(j).copied() {
-        Some(b'$') => {}
-        Some(d) if d.is_ascii_digit() => {
-            while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                j += 1;
-            }
-            return Dollar::Positional(j);
-        }
-        Some(t) if is_tag_start(t) => {
-            while bytes.get(j).copied().is_some_and(is_tag_byte) {
-                j += 1;
-            }
-            if bytes.get(j) != Some(&b'$') {
-                return Dollar::Plain;
-            }
-        }
-        _ => return Dollar::Plain,
-    }
-    // `sql[start..=j]` is the opening delimiter; both ends are `$`.
-    let delimiter = &sql[start..=j];
-    let body = j + 1;
-    // `str::find` is linear in the text plus the delimiter (two-way search).
-    Dollar::Quote(match sql[body..].find(delimiter) {
-        Some(at) => Ok(body + at + delimiter.len()),
-        None => Err(Open {
-            what: "dollar-quoted string",
-            start,
-        }),
-    })
-}
-
-/// `E'...'` / `e'...'`: PostgreSQL's string with backslash escapes, when the
-/// `E` is not the end of a longer name.
-fn is_escape_string_prefix(bytes: &[u8], quote: usize) -> bool {
-    let Some(e) = quote.checked_sub(1) else {
-        return false;
-    };
-    matches!(bytes.get(e), Some(b'E' | b'e'))
-        && !e
-            .checked_sub(1)
-            .and_then(|p| bytes.get(p))
-            .copied()
-            .is_some_and(is_ident_byte)
-}
-
-/// A byte that continues an unquoted name: letters, digits, `_`, `$`, and
-/// the bytes of non-ASCII characters.
-fn is_ident_byte(b: u8) -> bool {
-    is_word_byte(b) || b == b'$'
-}
-
-/// Letters, digits, `_` and the bytes of non-ASCII characters.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
-fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
-}
-
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn is_tag_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn is_tag_byte(b: u8) -> bool {
-    is_word_byte(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::dialect::{MySqlDialect, PostgresDialect, SqliteDialect};
+    use crate::sql::{MySqlDialect, PostgresDialect, SqliteDialect};
 
     fn names(sql: &str) -> Vec<&str> {
         placeholders(sql).into_iter().map(|p| p.name).collect()

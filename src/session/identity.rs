@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::schema::Table;
 use crate::value::Value;
 
 /// A primary key usable as a map key (`Value` holds floats and is not `Hash`).
@@ -116,5 +117,34 @@ impl IdentityMap {
     /// Number of rows tracked.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Where rows read by one query are handed back, remembering whether
+    /// they were read inside the open transaction.
+    pub(crate) fn recorder(&mut self, in_transaction: bool) -> Recorder<'_> {
+        Recorder {
+            identity: self,
+            in_transaction,
+        }
+    }
+}
+
+/// Takes the rows a query read and records them in the session's identity
+/// map: the one path by which loaded rows reach it, whether they come from
+/// `get`, a result read whole, or the lookups a flush makes before merging.
+#[derive(Debug)]
+pub(crate) struct Recorder<'s> {
+    identity: &'s mut IdentityMap,
+    in_transaction: bool,
+}
+
+impl Recorder<'_> {
+    /// Records one row of `table`, in column order; a row without a key
+    /// (a `NULL` key column) is not tracked.
+    pub(crate) fn record(&mut self, table: &'static Table, values: &[Value]) {
+        if let Some(key) = values.get(table.primary_key).and_then(KeyId::of) {
+            self.identity
+                .loaded(table.name, key, values, self.in_transaction);
+        }
     }
 }

@@ -7,25 +7,29 @@ use std::fmt;
 
 use futures::StreamExt as _;
 
-use self::identity::{IdentityMap, KeyId};
+use std::sync::Arc;
+
+use self::identity::IdentityMap;
 pub use self::unit_of_work::Added;
 use self::unit_of_work::{Op, Plan, forget_keys, mark_committed};
-use crate::backends::Row;
-use crate::database::Database;
+use crate::backends::{Outcome, Row, RowStream};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::pool::{self, Pooled};
+use crate::pool::Pooled;
 use crate::query::Select;
 use crate::query::pagination::{Page, PageRequest};
 use crate::query::render;
 use crate::query::text::Text;
 use crate::result::{QueryResult, Rows, Scalars};
-use crate::value::SqlValue;
+use crate::schema::Table;
+use crate::sql::Statement;
+use crate::value::{SqlValue, Value};
 
 /// A unit of work: buffered adds, changes and deletes, committed in one
 /// transaction.
 ///
-/// Made by [`Database::session`]; cheap, and holds no connection until it
+/// Made by [`Database::session`](crate::Database::session); cheap, and holds no connection until it
 /// needs one. Nothing is sent before a query or [`commit`](Self::commit):
 ///
 /// - Before a query runs, pending work is flushed into the session's open
@@ -41,7 +45,7 @@ use crate::value::SqlValue;
 /// future half-way leaves the outcome of that commit unknown, and the session
 /// forgets the work it carried.
 pub struct Session {
-    db: Database,
+    engine: Arc<Engine>,
     /// Held only while a transaction is open.
     connection: Option<Pooled>,
     /// Added, changed and deleted rows not yet sent.
@@ -60,9 +64,9 @@ enum Phase {
 }
 
 impl Session {
-    pub(crate) fn new(db: Database) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Session {
-            db,
+            engine,
             connection: None,
             pending: Vec::new(),
             flushed: Vec::new(),
@@ -129,9 +133,7 @@ impl Session {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if self.connection.is_none() {
-            self.connection = Some(pool::checkout(self.db.pool()).await?);
-        }
+        self.connection().await?;
         self.interrupted = Some(Phase::Flush);
         let result = self.flush_pending().await;
         self.interrupted = None;
@@ -144,16 +146,12 @@ impl Session {
 
     async fn flush_pending(&mut self) -> Result<()> {
         self.load_unknown_merges().await?;
-        let mut plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        let mut plan = Plan::build(self.engine.dialect, &self.pending, &self.identity);
         let statements = std::mem::take(&mut plan.statements);
         if !statements.is_empty() {
             // Only now open a (write) transaction: rows added back unchanged
             // need none, and would hold SQLite's write lock for nothing.
-            let connection = self.connection_mut()?;
-            if !connection.may_be_in_transaction() {
-                connection.begin().await?;
-            }
-            let outcomes = connection.run(statements).await?;
+            let outcomes = self.transaction().await?.run(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
         }
         self.flushed.append(&mut self.pending);
@@ -163,7 +161,7 @@ impl Session {
     /// Loads the rows of merged models the session has not seen, so the
     /// plan can tell an UPDATE from an INSERT.
     async fn load_unknown_merges(&mut self) -> Result<()> {
-        let mut wanted: Vec<(&'static crate::schema::Table, Vec<crate::value::Value>)> = Vec::new();
+        let mut wanted: Vec<(&'static Table, Vec<Value>)> = Vec::new();
         for op in &self.pending {
             if let Some((table, key)) = op.unknown_merge(&self.identity) {
                 match wanted.iter_mut().find(|(t, _)| t.name == table.name) {
@@ -175,7 +173,7 @@ impl Session {
         if wanted.is_empty() {
             return Ok(());
         }
-        let dialect = self.db.dialect();
+        let dialect = self.engine.dialect;
         let per_statement = dialect.max_bind_parameters();
         let statements: Vec<_> = wanted
             .iter()
@@ -192,14 +190,11 @@ impl Session {
             .connection
             .as_ref()
             .is_some_and(|c| c.may_be_in_transaction());
-        let outcomes = self.connection_mut()?.run(statements).await?;
+        let outcomes = self.connection().await?.run(statements).await?;
+        let mut recorder = self.identity.recorder(in_transaction);
         for (table, outcome) in tables.iter().zip(outcomes) {
             for row in outcome.rows {
-                let values = row.into_values();
-                if let Some(key) = values.get(table.primary_key).and_then(KeyId::of) {
-                    self.identity
-                        .loaded(table.name, key, &values, in_transaction);
-                }
+                recorder.record(table, row.values());
             }
         }
         Ok(())
@@ -224,9 +219,7 @@ impl Session {
         if self.pending.is_empty() && self.connection.is_none() {
             return Ok(());
         }
-        if self.connection.is_none() {
-            self.connection = Some(pool::checkout(self.db.pool()).await?);
-        }
+        self.connection().await?;
         self.interrupted = Some(Phase::Commit);
         let result = self.commit_pending().await;
         self.interrupted = None;
@@ -247,26 +240,25 @@ impl Session {
 
     async fn commit_pending(&mut self) -> Result<()> {
         self.load_unknown_merges().await?;
-        let mut plan = Plan::build(self.db.dialect(), &self.pending, &self.identity);
+        let mut plan = Plan::build(self.engine.dialect, &self.pending, &self.identity);
         // Moved, not cloned: a bulk commit must not hold its values twice.
         let statements = std::mem::take(&mut plan.statements);
-        let connection = self.connection_mut()?;
         if statements.is_empty() {
             // Nothing to write (merges that changed nothing): commit what an
             // earlier flush began, if anything; a bare COMMIT is an error.
+            let connection = self.connection().await?;
             if connection.may_be_in_transaction() {
                 connection.commit().await?;
             }
         } else if plan.needs_checking() {
             // An UPDATE that finds no row must stop the commit, so look before committing.
-            if !connection.may_be_in_transaction() {
-                connection.begin().await?;
-            }
-            let outcomes = connection.run(statements).await?;
+            let outcomes = self.transaction().await?.run(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
-            self.connection_mut()?.commit().await?;
+            self.connection().await?.commit().await?;
         } else {
-            let outcomes = connection.transact(statements).await?;
+            // BEGIN, the statements and COMMIT in one call (one round trip
+            // where the backend pipelines them).
+            let outcomes = self.connection().await?.transact(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
         }
         self.flushed.append(&mut self.pending);
@@ -324,10 +316,48 @@ impl Session {
         }
     }
 
-    fn connection_mut(&mut self) -> Result<&mut Pooled> {
-        self.connection.as_mut().ok_or_else(|| {
-            Error::Query("the session has no open connection (this is a bug in aludel)".into())
+    /// The session's connection, checked out of the pool if it holds none
+    /// (waiting at most the pool's wait timeout). The one place a session
+    /// takes a connection it keeps.
+    async fn connection(&mut self) -> Result<&mut Pooled> {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => self.engine.checkout().await?,
+        };
+        Ok(self.connection.insert(connection))
+    }
+
+    /// The session's connection inside its open transaction: checks one out
+    /// and sends `BEGIN` where needed (the backend's write-transaction
+    /// statement). The one place a session opens a transaction.
+    async fn transaction(&mut self) -> Result<&mut Pooled> {
+        let connection = self.connection().await?;
+        if !connection.may_be_in_transaction() {
+            connection.begin().await?;
+        }
+        Ok(connection)
+    }
+
+    /// Starts `statement` streaming: inside the session's transaction when
+    /// one is open, else on a connection of its own, which the caller keeps
+    /// (after the stream, so it is dropped last) until the rows are read.
+    async fn stream(&mut self, statement: Statement) -> Result<(RowStream, Option<Pooled>)> {
+        Ok(match self.connection.as_mut() {
+            Some(connection) => (connection.stream(statement), None),
+            None => {
+                let mut own = self.engine.checkout().await?;
+                (own.stream(statement), Some(own))
+            }
         })
+    }
+
+    /// Runs `statements` that only read, as [`stream`](Self::stream) picks
+    /// the connection, and returns their outcomes.
+    async fn read(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        match self.connection.as_mut() {
+            Some(connection) => connection.run(statements).await,
+            None => self.engine.checkout().await?.run(statements).await,
+        }
     }
 
     /// Runs `select` and returns its result, unread.
@@ -336,28 +366,15 @@ impl Session {
     /// the session's connection; otherwise it checks one out of the pool for
     /// as long as it is being read.
     pub async fn execute<M: Model>(&mut self, select: Select<M>) -> Result<QueryResult<'_, M>> {
-        let statement = render::select(self.db.dialect(), M::TABLE, &select.spec);
-        render::check_bind_count(self.db.dialect(), &statement)?;
+        let statement = render::select(self.engine.dialect, M::TABLE, &select.spec)?;
         self.flush().await?;
-        match self.connection.as_mut() {
-            Some(connection) => {
-                let rows = connection.stream(statement);
-                Ok(QueryResult::new(
-                    rows,
-                    None,
-                    Some((&mut self.identity, true)),
-                ))
-            }
-            None => {
-                let mut connection = pool::checkout(self.db.pool()).await?;
-                let rows = connection.stream(statement);
-                Ok(QueryResult::new(
-                    rows,
-                    Some(connection),
-                    Some((&mut self.identity, false)),
-                ))
-            }
-        }
+        let (rows, own) = self.stream(statement).await?;
+        let in_transaction = own.is_none();
+        Ok(QueryResult::new(
+            rows,
+            own,
+            Some(self.identity.recorder(in_transaction)),
+        ))
     }
 
     /// The first row of `select`, or [`Error::NotFound`]: shorthand for
@@ -379,21 +396,11 @@ impl Session {
 
     /// The number of rows `select` matches (its limit and offset ignored).
     pub async fn count<M: Model>(&mut self, select: &Select<M>) -> Result<u64> {
-        let statement = render::count(self.db.dialect(), M::TABLE, &select.spec);
-        render::check_bind_count(self.db.dialect(), &statement)?;
+        let statement = render::count(self.engine.dialect, M::TABLE, &select.spec)?;
         self.flush().await?;
-        let row = match self.connection.as_mut() {
-            Some(connection) => first_row(connection.stream(statement)).await?,
-            None => {
-                let mut connection = pool::checkout(self.db.pool()).await?;
-                first_row(connection.stream(statement)).await?
-            }
-        };
-        let value = row
-            .into_values()
-            .into_iter()
-            .next()
-            .unwrap_or(crate::value::Value::Null);
+        let (rows, _own) = self.stream(statement).await?;
+        let row = first_row(rows).await?;
+        let value = row.into_values().into_iter().next().unwrap_or(Value::Null);
         let count = i64::from_value(value, "COUNT(*)")?;
         u64::try_from(count).map_err(|_| Error::Conversion {
             column: "COUNT(*)".into(),
@@ -413,26 +420,13 @@ impl Session {
     /// session's other work; [`Rows::rows_affected`] tells how many rows it
     /// changed. A bind error is reported before anything is sent.
     pub async fn execute_text(&mut self, text: Text) -> Result<Rows<'_>> {
-        let statement = text.render(self.db.dialect())?;
+        let statement = text.render(self.engine.dialect)?;
         self.flush().await?;
         if text.is_query() {
-            return Ok(match self.connection.as_mut() {
-                Some(connection) => Rows::streamed(connection.stream(statement), None),
-                None => {
-                    let mut connection = pool::checkout(self.db.pool()).await?;
-                    let rows = connection.stream(statement);
-                    Rows::streamed(rows, Some(connection))
-                }
-            });
+            let (rows, own) = self.stream(statement).await?;
+            return Ok(Rows::streamed(rows, own));
         }
-        if self.connection.is_none() {
-            self.connection = Some(pool::checkout(self.db.pool()).await?);
-        }
-        let connection = self.connection_mut()?;
-        if !connection.may_be_in_transaction() {
-            connection.begin().await?;
-        }
-        match connection.run(vec![statement]).await {
+        match self.transaction().await?.run(vec![statement]).await {
             Ok(outcomes) => {
                 let outcome = outcomes.into_iter().next().unwrap_or_default();
                 Ok(Rows::done(outcome.rows, outcome.rows_affected))
@@ -473,19 +467,11 @@ impl Session {
     pub async fn get<M: Model>(&mut self, key: M::Key) -> Result<Option<M>> {
         let key = key.to_value();
         let statement =
-            render::select_by_keys(self.db.dialect(), M::TABLE, std::slice::from_ref(&key));
+            render::select_by_keys(self.engine.dialect, M::TABLE, std::slice::from_ref(&key));
         self.flush().await?;
         let in_transaction = self.connection.is_some();
-        let rows = match self.connection.as_mut() {
-            Some(connection) => connection.run(vec![statement]).await?,
-            None => {
-                pool::checkout(self.db.pool())
-                    .await?
-                    .run(vec![statement])
-                    .await?
-            }
-        };
-        let Some(row) = rows
+        let outcomes = self.read(vec![statement]).await?;
+        let Some(row) = outcomes
             .into_iter()
             .next()
             .and_then(|o| o.rows.into_iter().next())
@@ -493,10 +479,9 @@ impl Session {
             return Ok(None);
         };
         let values = row.into_values();
-        if let Some(id) = KeyId::of(&key) {
-            self.identity
-                .loaded(M::TABLE.name, id, &values, in_transaction);
-        }
+        self.identity
+            .recorder(in_transaction)
+            .record(M::TABLE, &values);
         M::from_values(values).map(Some)
     }
 
@@ -515,10 +500,10 @@ impl Session {
     }
 }
 
-async fn first_row(mut rows: crate::backends::RowStream) -> Result<Row> {
+async fn first_row(mut rows: RowStream) -> Result<Row> {
     match rows.next().await {
         Some(row) => row,
-        None => Err(Error::Query("the query returned no row".into())),
+        None => Err(Error::Internal("a COUNT(*) query returned no row".into())),
     }
 }
 

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::backends::Outcome;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::query::dialect::Dialect;
-use crate::query::render::{self, Statement};
+use crate::query::render;
 use crate::schema::Table;
 use crate::session::identity::{IdentityMap, KeyId};
+use crate::sql::Dialect;
+use crate::sql::Statement;
 use crate::value::{SqlValue, Value};
 
 /// What the session knows of one added row's key.
@@ -315,7 +316,7 @@ impl Plan {
     /// until commit), and an error for an UPDATE that found no row.
     pub(crate) fn apply(&self, outcomes: &[Outcome], identity: &mut IdentityMap) -> Result<()> {
         if outcomes.len() != self.purposes.len() {
-            return Err(Error::Query(format!(
+            return Err(Error::Internal(format!(
                 "the backend answered {} of {} statements",
                 outcomes.len(),
                 self.purposes.len()
@@ -325,7 +326,7 @@ impl Plan {
             match purpose {
                 Purpose::Keys(slots) => {
                     if outcome.rows.len() != slots.len() {
-                        return Err(Error::Query(format!(
+                        return Err(Error::Internal(format!(
                             "an INSERT of {} rows returned {} keys",
                             slots.len(),
                             outcome.rows.len()

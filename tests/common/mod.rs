@@ -138,8 +138,8 @@ impl TestDb {
     ) -> aludel::Result<Database> {
         self.create_all(
             self.builder()
-                .max_connections(1)
-                .acquire_timeout(acquire_timeout),
+                .pool_max_size(1)
+                .pool_timeout(acquire_timeout),
         )
         .await
     }

@@ -21,8 +21,8 @@ async fn waiters_are_served_in_turn(t: TestDb) -> TestResult {
     let db = t
         .create_all(
             t.builder()
-                .max_connections(POOL)
-                .acquire_timeout(Duration::from_secs(10)),
+                .pool_max_size(POOL)
+                .pool_timeout(Duration::from_secs(10)),
         )
         .await?;
     let started = Instant::now();

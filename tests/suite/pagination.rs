@@ -1,7 +1,7 @@
 //! `Session::paginate` with Flask-SQLAlchemy's semantics, on every backend.
 
+use aludel::Page;
 use aludel::prelude::*;
-use aludel::query::pagination::Page;
 
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::User;

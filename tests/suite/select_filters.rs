@@ -3,8 +3,8 @@
 //! `order_by_name` refusing names that are not columns.
 
 use aludel::prelude::*;
-use aludel::query::{and_all, escape_like, or_any};
 use aludel::{Select, Session};
+use aludel::{and_all, escape_like, or_any};
 
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::{Item, X, map_rows};

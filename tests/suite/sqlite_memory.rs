@@ -14,7 +14,7 @@ backend_tests!([sqlite_memory] memory_database_is_shared_by_every_connection);
 const SESSIONS: usize = 8;
 
 async fn memory_database_is_shared_by_every_connection(t: TestDb) -> TestResult {
-    let db = t.create_all(t.builder().max_connections(SESSIONS)).await?;
+    let db = t.create_all(t.builder().pool_max_size(SESSIONS)).await?;
 
     // Eight results at once hold eight connections, seven of them opened
     // after create_all: every one sees the table.
