@@ -3,20 +3,30 @@
 //!
 //! ```sh
 //! # SQLite (files in a temporary folder), the default:
-//! cargo run --release --example workload
-//! cargo run --release --example workload -- --rows 100000 --lookups 10000 --repeats 5
-//! cargo run --release --example workload -- --uri sqlite://      # in memory
-//! cargo run --release --example workload -- --runtime current-thread
-//! cargo run --release --example workload -- --only lookup,memory
+//! cargo bench --bench workload
+//! cargo bench --bench workload -- --rows 100000 --lookups 10000 --repeats 5
+//! cargo bench --bench workload -- --uri sqlite://      # in memory
+//! cargo bench --bench workload -- --runtime current-thread
+//! cargo bench --bench workload -- --only lookup,memory
 //! # PostgreSQL, against tokio-postgres (feature `postgres`):
-//! cargo run --release --features postgres --example workload -- \
+//! cargo bench --features postgres --bench workload -- \
 //!     --uri postgres://postgres@127.0.0.1:5432/test
 //! # MySQL or MariaDB, against mysql_async (feature `mysql`):
-//! cargo run --release --features mysql --example workload -- \
+//! cargo bench --features mysql --bench workload -- \
 //!     --uri mysql://root@127.0.0.1:3306/test
 //! # or any of them with every backend built in:
-//! cargo run --release --all-features --example workload -- --uri ...
+//! cargo bench --all-features --bench workload -- --uri ...
+//! # a check that it runs, on the debug build the tests already made (CI):
+//! cargo bench --profile dev --all-features --bench workload -- \
+//!     --rows 2000 --lookups 200 --repeats 1
 //! ```
+//!
+//! It is a bench target without a harness: `cargo bench` builds it with the
+//! `bench` profile (release settings, so the figures are worth reading),
+//! runs it with the options after `--`, and appends `--bench`, which it
+//! accepts and ignores. Name it with `--bench workload`: otherwise
+//! `cargo bench` hands the options to every bench, and criterion's refuse
+//! them.
 //!
 //! It measures, each `--repeats` times (default 5), and prints the median:
 //!
@@ -233,6 +243,8 @@ impl Args {
                 }
                 "--peak-child" => args.peak_child = Some(value()?),
                 "--raw-db" => args.raw_db = Some(value()?),
+                // `cargo bench` appends it to every bench's arguments.
+                "--bench" => {}
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -735,7 +747,7 @@ fn with_database(base: &str, database: &str) -> BoxResult<String> {
 fn missing_feature(feature: &str) -> Box<dyn StdError + Send + Sync> {
     format!(
         "this needs the `{feature}` feature: \
-         cargo run --release --features {feature} --example workload -- --uri ..."
+         cargo bench --features {feature} --bench workload -- --uri ..."
     )
     .into()
 }
