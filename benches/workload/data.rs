@@ -41,6 +41,7 @@ pub(crate) fn lookup_ids(count: usize, rows: usize) -> Vec<i64> {
         .collect()
 }
 
+/// Fails, naming `what`, when a side read `seen` rows instead of `expected`.
 pub(crate) fn check_count(what: &str, seen: usize, expected: usize) -> BoxResult<()> {
     if seen == expected {
         Ok(())
