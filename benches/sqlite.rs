@@ -20,7 +20,7 @@
 //! aludel runs as a task on a multi-threaded tokio runtime, as in a web
 //! service; the timing is taken inside the task. For the same comparison
 //! with 100,000 rows, medians, ratios and peak memory in one table, run
-//! `cargo run --release --example workload`.
+//! `cargo bench --bench workload`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
