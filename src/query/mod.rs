@@ -10,6 +10,7 @@ pub use expr::{CmpOp, Column, Condition, Expr, Order, TextLike, and_all, escape_
 pub use select::{Select, SelectSpec, select};
 
 // Paths the server backends still use until they move to `crate::sql`.
+#[cfg(feature = "postgres")]
 pub(crate) mod dialect {
-    pub(crate) use crate::sql::{Dialect, MySqlDialect, PostgresDialect};
+    pub(crate) use crate::sql::{Dialect, PostgresDialect};
 }

@@ -9,7 +9,7 @@
 /// A MySQL executable comment (`/*! ... */`) is code to MySQL, so it is not
 /// skipped: the words are then empty, and callers treat an empty word as
 /// "unknown", which errs on the careful side.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL's statement classifier
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))] // the server backends' statement classifiers
 pub(crate) fn leading_keywords(sql: &str) -> (&str, &str) {
     let (first, rest) = word(skip_insignificant(sql));
     let (second, _) = word(skip_insignificant(rest));

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::backends::{Backend, Connection};
 use crate::error::{Error, Result};
-use crate::query::dialect::{Dialect, MySqlDialect};
+use crate::sql::{Dialect, MySqlDialect};
 use crate::uri::option_part;
 
 use super::NAME;

@@ -1,20 +1,8 @@
-//! Reading a statement's text without parsing it: its first keyword, and
-//! whether it may leave session state behind for the next user of the
-//! connection (then the pool's reset costs `COM_RESET_CONNECTION`).
+//! Whether a statement may leave session state behind for the next user of
+//! the connection (then the pool's reset costs `COM_RESET_CONNECTION`), read
+//! from its leading keywords without parsing it.
 
-// ---------------------------------------------------------------------------
-// The keyword scanner: the PostgreSQL backend has the same; one shared copy
-// may replace this section.
-
-/// The first keyword of `sql`, upper-cased (`INSERT`, `SET`, ...).
-pub(super) fn first_keyword(sql: &str) -> Option<String> {
-    let word: String = sql
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    (!word.is_empty()).then(|| word.to_ascii_uppercase())
-}
+use crate::sql::keywords::leading_keywords;
 
 // ---------------------------------------------------------------------------
 // Session state
@@ -28,14 +16,14 @@ pub(super) fn leaves_session_state(sql: &str) -> bool {
     if upper.contains('@') || upper.contains("GET_LOCK") {
         return true;
     }
-    match first_keyword(sql).as_deref() {
-        Some(
-            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" | "VALUES" | "TABLE"
-            | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "DROP"
-            | "ALTER" | "TRUNCATE" | "RENAME" | "SHOW" | "EXPLAIN" | "DESCRIBE" | "DESC",
-        ) => false,
-        Some("CREATE") => upper.split_whitespace().nth(1) == Some("TEMPORARY"),
-        // SET, USE, LOCK, PREPARE, CALL, DO, HANDLER, and anything unknown.
+    let (first, second) = leading_keywords(sql);
+    match first.to_ascii_uppercase().as_str() {
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" | "VALUES" | "TABLE"
+        | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "DROP"
+        | "ALTER" | "TRUNCATE" | "RENAME" | "SHOW" | "EXPLAIN" | "DESCRIBE" | "DESC" => false,
+        "CREATE" => second.eq_ignore_ascii_case("TEMPORARY"),
+        // SET, USE, LOCK, PREPARE, CALL, DO, HANDLER, an executable comment
+        // (`/*! ... */`), and anything unknown.
         _ => true,
     }
 }
@@ -59,5 +47,7 @@ mod tests {
         assert!(leaves_session_state("SELECT GET_LOCK('x', 1)"));
         assert!(leaves_session_state("SELECT 1 INTO @x"));
         assert!(leaves_session_state("USE other"));
+        assert!(leaves_session_state("/*!40101 SET sql_mode = '' */"));
+        assert!(!leaves_session_state("-- note\n(SELECT 1)"));
     }
 }

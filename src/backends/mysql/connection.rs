@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 
 use crate::backends::{Connection, Interrupter, Outcome, RowBatches, RowStream, spawn_interrupt};
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect as _;
-use crate::query::render::Statement;
+use crate::sql::Dialect as _;
+use crate::sql::Statement;
 
 use super::NAME;
 use super::backend::WITH_RETURNING;

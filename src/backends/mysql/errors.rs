@@ -5,7 +5,7 @@
 use crate::error::{BoxError, ConstraintKind, Error};
 
 use super::NAME;
-use super::classify::first_keyword;
+use crate::sql::keywords::first_keyword;
 
 /// Maps a mysql_async error: constraint violations by error code, a lost
 /// connection, and the rest as backend errors. `sql` names the table when
@@ -164,8 +164,11 @@ fn quoted(s: &str) -> Option<(String, &str)> {
 
 /// The table an INSERT, UPDATE or DELETE rendered by aludel writes to.
 fn statement_table(sql: &str) -> Option<String> {
-    let keyword = first_keyword(sql)?;
-    if !matches!(keyword.as_str(), "INSERT" | "REPLACE" | "UPDATE" | "DELETE") {
+    let keyword = first_keyword(sql);
+    if !["INSERT", "REPLACE", "UPDATE", "DELETE"]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k))
+    {
         return None;
     }
     let start = sql.find('`')?;

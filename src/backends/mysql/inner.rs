@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
 use crate::backends::{ALIVE_WINDOW, Outcome, Row, trace_statement};
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 use super::NAME;
 use super::classify::leaves_session_state;

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::backends::{Outcome, Row, trace_statement};
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 use super::NAME;
 use super::bind::bind;
