@@ -43,11 +43,15 @@
 //! left out when there is none), and do the same for the value of any option
 //! whose name mentions a password, secret or token.
 
+mod encoding;
+mod sqlite;
+
 use std::collections::HashSet;
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
+use self::encoding::{decode, encode_into, keep_host, keep_path, keep_query, keep_userinfo};
+pub use self::sqlite::SqliteLocation;
 use crate::error::{Error, Result};
 
 /// The longest URI [`DatabaseUri::parse`] accepts, in bytes (64 KiB).
@@ -70,18 +74,6 @@ pub struct DatabaseUri {
     port: Option<u16>,
     path: Option<DbPath>,
     options: Vec<(String, String)>,
-}
-
-/// Where a SQLite database lives, as a `sqlite://` URI says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SqliteLocation {
-    /// An in-memory database: `sqlite://` or `sqlite:///:memory:`.
-    Memory,
-    /// A database file. Relative paths have already been resolved against the
-    /// instance folder (or the working directory); the path is lexically
-    /// normalized and was never looked up on the filesystem.
-    File(PathBuf),
 }
 
 /// A password: `Debug` prints `***`, and the bytes are overwritten on drop.
@@ -333,75 +325,6 @@ impl DatabaseUri {
         self.render(true)
     }
 
-    /// Where a SQLite database lives.
-    ///
-    /// `sqlite://` and `sqlite:///:memory:` are [`SqliteLocation::Memory`];
-    /// `sqlite:////abs/path.db` is the absolute file `/abs/path.db`;
-    /// `sqlite:///rel.db` is `rel.db` inside `instance` when given, else
-    /// inside the current working directory. The checks are lexical: the
-    /// filesystem is not touched (only the working directory is read, when
-    /// needed).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Uri`] naming `path` when a relative path would leave its
-    /// folder (`../x.db`, `a/../../x.db`), when the relative part decodes to
-    /// an absolute or drive path (`sqlite:///%2Fetc%2Fpasswd`), when it names
-    /// a folder rather than a file, or when the working directory cannot be
-    /// read; naming `host`, `port`, `username` or `password` when the URI has
-    /// a host other than `localhost`, a port or credentials.
-    pub fn sqlite_location(&self, instance: Option<&Path>) -> Result<SqliteLocation> {
-        if let Some(host) = self.host()
-            && !host.eq_ignore_ascii_case("localhost")
-        {
-            return Err(Error::uri(
-                "host",
-                "a SQLite URI names no host; write `sqlite:///relative.db` \
-                 or `sqlite:////absolute/path.db`",
-            ));
-        }
-        if self.port.is_some() {
-            return Err(Error::uri("port", "a SQLite URI takes no port"));
-        }
-        if self.password.is_some() {
-            return Err(Error::uri("password", "a SQLite URI takes no credentials"));
-        }
-        if self.username.is_some() {
-            return Err(Error::uri("username", "a SQLite URI takes no credentials"));
-        }
-        let Some(path) = &self.path else {
-            return Ok(SqliteLocation::Memory);
-        };
-        let database = path.decoded.as_str();
-        if database.is_empty() || database == ":memory:" {
-            return Ok(SqliteLocation::Memory);
-        }
-        if database.contains('\0') {
-            return Err(Error::uri("path", "contains a NUL byte"));
-        }
-        if path.rooted {
-            // Written with four slashes: an absolute path the user asked for.
-            if database.ends_with('/') || Path::new(database).file_name().is_none() {
-                return Err(Error::uri("path", "names a folder, not a database file"));
-            }
-            return Ok(SqliteLocation::File(PathBuf::from(database)));
-        }
-        let relative = relative_sqlite_path(database)?;
-        let base = match instance {
-            Some(folder) => folder.to_path_buf(),
-            None => std::env::current_dir().map_err(|e| {
-                Error::uri(
-                    "path",
-                    format!(
-                        "is relative, and the working directory cannot be read ({e}); \
-                         set an instance folder or write an absolute path"
-                    ),
-                )
-            })?,
-        };
-        Ok(SqliteLocation::File(base.join(relative)))
-    }
-
     fn render(&self, reveal: bool) -> String {
         let mut out = String::with_capacity(64);
         out.push_str(&self.scheme);
@@ -635,156 +558,11 @@ fn parse_options(query: &str) -> Result<Vec<(String, String)>> {
     Ok(options)
 }
 
-/// Percent-decodes `raw` (and `+` to a space when `plus_as_space`). Errors
-/// name `part` and never include the text, which may be a password.
-fn decode(raw: &str, part: &str, plus_as_space: bool) -> Result<String> {
-    if raw.chars().any(char::is_control) {
-        return Err(Error::uri(
-            part,
-            "contains a control character; percent-encode it",
-        ));
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&byte, tail)) = rest.split_first() {
-        rest = tail;
-        match byte {
-            b'%' => {
-                let high = rest.first().copied().and_then(hex_value);
-                let low = rest.get(1).copied().and_then(hex_value);
-                match (high, low) {
-                    (Some(high), Some(low)) => {
-                        out.push((high << 4) | low);
-                        rest = rest.get(2..).unwrap_or_default();
-                    }
-                    _ => {
-                        wipe(out);
-                        return Err(Error::uri(
-                            part,
-                            "has a `%` not followed by two hex digits; write `%25` for a literal `%`",
-                        ));
-                    }
-                }
-            }
-            b'+' if plus_as_space => out.push(b' '),
-            other => out.push(other),
-        }
-    }
-    match String::from_utf8(out) {
-        Ok(text) if text.contains('\0') => {
-            wipe(text.into_bytes());
-            Err(Error::uri(part, "contains a NUL byte (`%00`)"))
-        }
-        Ok(text) => Ok(text),
-        Err(e) => {
-            wipe(e.into_bytes());
-            Err(Error::uri(part, "is not valid UTF-8 once percent-decoded"))
-        }
-    }
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
-}
-
-fn encode_into(out: &mut String, text: &str, keep: fn(u8) -> bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in text.as_bytes() {
-        if keep(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-    }
-}
-
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
-}
-
-fn is_sub_delim(byte: u8) -> bool {
-    matches!(
-        byte,
-        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-    )
-}
-
-fn keep_userinfo(byte: u8) -> bool {
-    is_unreserved(byte)
-}
-
-fn keep_host(byte: u8) -> bool {
-    is_unreserved(byte) || is_sub_delim(byte)
-}
-
-fn keep_path(byte: u8) -> bool {
-    is_unreserved(byte) || is_sub_delim(byte) || matches!(byte, b'/' | b':' | b'@')
-}
-
-fn keep_query(byte: u8) -> bool {
-    // `+` is a space in options, `&` and `=` separate them.
-    is_unreserved(byte)
-        || matches!(
-            byte,
-            b'/' | b':' | b'@' | b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b',' | b';'
-        )
-}
-
-/// Checks and normalizes the relative part of a SQLite URI, lexically.
-fn relative_sqlite_path(database: &str) -> Result<PathBuf> {
-    if database.starts_with(['/', '\\']) {
-        return Err(Error::uri(
-            "path",
-            "decodes to an absolute path (from a percent-encoded `/` or `\\`); \
-             to open an absolute path, write it with four slashes: `sqlite:////absolute/path.db`",
-        ));
-    }
-    let bytes = database.as_bytes();
-    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        return Err(Error::uri(
-            "path",
-            "starts with a drive letter; to open an absolute path, write `sqlite:////C:/path.db`",
-        ));
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in database.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(Error::uri(
-                        "path",
-                        "leaves the folder it is relative to (the instance folder, else the \
-                         working directory) through `..`; relative SQLite paths must stay inside it",
-                    ));
-                }
-            }
-            part => parts.push(part),
-        }
-    }
-    if parts.is_empty() || database.ends_with(['/', '\\']) {
-        return Err(Error::uri("path", "names a folder, not a database file"));
-    }
-    let path: PathBuf = parts.iter().collect();
-    if !path
-        .components()
-        .all(|component| matches!(component, Component::Normal(_)))
-    {
-        return Err(Error::uri("path", "is not a plain relative path"));
-    }
-    Ok(path)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    use super::sqlite::relative_sqlite_path;
     use super::*;
 
     fn parse(input: &str) -> DatabaseUri {
