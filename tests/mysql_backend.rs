@@ -24,8 +24,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aludel::backends::BackendContext;
-use aludel::prelude::*;
 use aludel::backends::Statement;
+use aludel::prelude::*;
 use aludel::uri::DatabaseUri;
 use aludel::{ConstraintKind, Value};
 use mysql_async::prelude::Queryable as _;

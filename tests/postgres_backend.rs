@@ -24,9 +24,9 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use aludel::backends::Statement;
 use aludel::backends::{BackendContext, Connection};
 use aludel::prelude::*;
-use aludel::backends::Statement;
 use aludel::{ConstraintKind, Database, Value};
 use tokio_postgres::NoTls;
 
