@@ -259,6 +259,45 @@ impl Admin {
         }
     }
 
+    /// The connections in scope running a statement now (PostgreSQL's
+    /// `active`, MySQL's `Query` command).
+    pub(crate) async fn running_statements(&mut self) -> Result<u64, BoxError> {
+        let scope = self
+            .scope
+            .as_deref()
+            .ok_or("running statements are counted for a scratch schema or database")?;
+        match &mut self.connection {
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(client) => {
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND state = 'active' \
+                         AND pid <> pg_backend_pid()",
+                        &[&scope],
+                    )
+                    .await?;
+                Ok(u64::try_from(row.try_get::<_, i64>(0)?)?)
+            }
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(conn) => {
+                use mysql_async::prelude::Queryable as _;
+                let count: Option<u64> = conn
+                    .exec_first(
+                        "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                         WHERE DB = ? AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+                        (scope,),
+                    )
+                    .await?;
+                Ok(count.unwrap_or(0))
+            }
+            Connection::Never(never) => {
+                let _ = scope;
+                match *never {}
+            }
+        }
+    }
+
     /// Waits up to `within` for no connection in scope to hold a
     /// transaction open; an error saying how many still do after that.
     pub(crate) async fn no_open_transactions(&mut self, within: Duration) -> TestResult {
