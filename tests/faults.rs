@@ -40,6 +40,7 @@ use aludel::prelude::*;
 use futures::future::try_join_all;
 use tokio::sync::Barrier;
 
+use common::admin::Admin;
 use common::{Backend, BoxError, Scratch, TestResult, within};
 use ledger::{Change, Ledger, Told};
 use proxy::FaultProxy;
@@ -78,8 +79,9 @@ impl Entry {
 // The server under test
 // ---------------------------------------------------------------------------
 
-/// What the tests need from a server besides aludel: a connection of their
-/// own to look at and kill the test's connections, and to read its rows.
+/// What the tests need from a server besides aludel: an admin connection
+/// of their own to look at and kill the test's connections (the shared
+/// [`Admin`]), and to read the test's rows.
 trait Server: Sized {
     /// The backend, for the harness's skip rules.
     const BACKEND: Backend;
@@ -93,17 +95,11 @@ trait Server: Sized {
     /// the server tell the test's connections apart.
     fn uri(&self) -> &str;
 
-    /// The server's ids of the test's connections, open now.
-    async fn connection_ids(&mut self) -> Result<Vec<u64>, BoxError>;
-
-    /// Ends the connection `id` from the server side.
-    async fn kill(&mut self, id: u64) -> TestResult;
+    /// The admin connection, scoped to the test's connections.
+    fn admin(&mut self) -> &mut Admin;
 
     /// The label of every row of `fault_entry`.
     async fn labels(&mut self) -> Result<Vec<String>, BoxError>;
-
-    /// The test's connections with a transaction open.
-    async fn open_transactions(&mut self) -> Result<u64, BoxError>;
 }
 
 #[cfg(feature = "postgres")]
@@ -113,7 +109,7 @@ mod pg {
     /// A PostgreSQL server, the test's connections named by their
     /// `application_name`: the scratch schema's name.
     pub(crate) struct Pg {
-        admin: tokio_postgres::Client,
+        admin: Admin,
         schema: String,
         uri: String,
     }
@@ -123,19 +119,10 @@ mod pg {
         const DEFAULT_PORT: u16 = 5432;
 
         async fn open(scratch: &Scratch) -> Result<Pg, BoxError> {
-            let (admin, connection) =
-                tokio_postgres::connect(scratch.admin_url(), tokio_postgres::NoTls).await?;
-            // Ends when `admin` is dropped.
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            let mut uri = url::Url::parse(scratch.uri())?;
-            uri.query_pairs_mut()
-                .append_pair("application_name", scratch.name());
             Ok(Pg {
-                admin,
+                admin: Admin::for_scratch(Self::BACKEND, scratch).await?,
                 schema: scratch.name().to_owned(),
-                uri: uri.into(),
+                uri: scratch.uri().to_owned(),
             })
         }
 
@@ -143,30 +130,8 @@ mod pg {
             &self.uri
         }
 
-        async fn connection_ids(&mut self) -> Result<Vec<u64>, BoxError> {
-            let rows = self
-                .admin
-                .query(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
-                    &[&self.schema],
-                )
-                .await?;
-            rows.iter()
-                .map(|row| Ok(u64::try_from(row.try_get::<_, i32>(0)?)?))
-                .collect()
-        }
-
-        async fn kill(&mut self, id: u64) -> TestResult {
-            let pid = i32::try_from(id)?;
-            let row = self
-                .admin
-                .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-                .await?;
-            let terminated: bool = row.try_get(0)?;
-            if !terminated {
-                return Err(format!("pg_terminate_backend({pid}) found no such backend").into());
-            }
-            Ok(())
+        fn admin(&mut self) -> &mut Admin {
+            &mut self.admin
         }
 
         async fn labels(&mut self) -> Result<Vec<String>, BoxError> {
@@ -174,23 +139,11 @@ mod pg {
                 "SELECT label FROM \"{}\".fault_entry ORDER BY id",
                 self.schema
             );
-            let rows = self.admin.query(&sql, &[]).await?;
+            let rows = self.admin.postgres()?.query(&sql, &[]).await?;
             Ok(rows
                 .iter()
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?)
-        }
-
-        async fn open_transactions(&mut self) -> Result<u64, BoxError> {
-            let row = self
-                .admin
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity \
-                     WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
-                    &[&self.schema],
-                )
-                .await?;
-            Ok(u64::try_from(row.try_get::<_, i64>(0)?)?)
         }
     }
 }
@@ -201,14 +154,10 @@ mod my {
 
     use super::*;
 
-    /// `information_schema.INNODB_TRX` is a cache InnoDB refreshes only when
-    /// it has not been read for 100 ms: each read waits this long first.
-    const INNODB_TRX_REFRESH: Duration = Duration::from_millis(250);
-
     /// A MySQL or MariaDB server, the test's connections found by the
     /// database they use: the scratch database.
     pub(crate) struct My {
-        admin: mysql_async::Conn,
+        admin: Admin,
         name: String,
         uri: String,
     }
@@ -218,9 +167,8 @@ mod my {
         const DEFAULT_PORT: u16 = 3306;
 
         async fn open(scratch: &Scratch) -> Result<My, BoxError> {
-            let opts = mysql_async::Opts::from_url(scratch.admin_url())?;
             Ok(My {
-                admin: mysql_async::Conn::new(opts).await?,
+                admin: Admin::for_scratch(Self::BACKEND, scratch).await?,
                 name: scratch.name().to_owned(),
                 uri: scratch.uri().to_owned(),
             })
@@ -230,43 +178,19 @@ mod my {
             &self.uri
         }
 
-        async fn connection_ids(&mut self) -> Result<Vec<u64>, BoxError> {
-            Ok(self
-                .admin
-                .exec(
-                    "SELECT ID FROM information_schema.PROCESSLIST \
-                     WHERE DB = ? AND ID <> CONNECTION_ID()",
-                    (self.name.as_str(),),
-                )
-                .await?)
-        }
-
-        async fn kill(&mut self, id: u64) -> TestResult {
-            Ok(self.admin.query_drop(format!("KILL {id}")).await?)
+        fn admin(&mut self) -> &mut Admin {
+            &mut self.admin
         }
 
         async fn labels(&mut self) -> Result<Vec<String>, BoxError> {
             Ok(self
                 .admin
+                .mysql()?
                 .query(format!(
                     "SELECT label FROM `{}`.fault_entry ORDER BY id",
                     self.name
                 ))
                 .await?)
-        }
-
-        async fn open_transactions(&mut self) -> Result<u64, BoxError> {
-            tokio::time::sleep(INNODB_TRX_REFRESH).await;
-            let count: Option<u64> = self
-                .admin
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.INNODB_TRX t \
-                     JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
-                     WHERE p.DB = ?",
-                    (self.name.as_str(),),
-                )
-                .await?;
-            Ok(count.unwrap_or(0))
         }
     }
 }
@@ -376,6 +300,7 @@ async fn wait_until_gone<S: Server>(server: &mut S, ids: &[u64]) -> TestResult {
     let deadline = Instant::now() + SERVER_SETTLES_WITHIN;
     loop {
         let left: Vec<u64> = server
+            .admin()
             .connection_ids()
             .await?
             .into_iter()
@@ -396,17 +321,11 @@ async fn wait_until_gone<S: Server>(server: &mut S, ids: &[u64]) -> TestResult {
 /// transaction open on the server.
 async fn assert_quiescent<S: Server>(server: &mut S, db: &Database) -> TestResult {
     common::pool_settles(db, POOL_SETTLES_WITHIN).await?;
-    let deadline = Instant::now() + SERVER_SETTLES_WITHIN;
-    loop {
-        let open = server.open_transactions().await?;
-        if open == 0 {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{open} connection(s) of the test left a transaction open").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server
+        .admin()
+        .no_open_transactions(SERVER_SETTLES_WITHIN)
+        .await
+        .map_err(|e| format!("the test's connections: {e}").into())
 }
 
 // ---------------------------------------------------------------------------
@@ -439,10 +358,10 @@ async fn killed_while_idle<S: Server>(mut server: S, idle: Duration) -> TestResu
     assert_eq!((status.size, status.available), (4, 4), "{status:?}");
     tokio::time::sleep(idle).await;
 
-    let killed = server.connection_ids().await?;
+    let killed = server.admin().connection_ids().await?;
     assert_eq!(killed.len(), 4, "the server shows {killed:?}");
     for id in &killed {
-        server.kill(*id).await?;
+        server.admin().kill(*id).await?;
     }
     step(
         "the killed connections leave the server",
@@ -476,7 +395,7 @@ async fn killed_while_idle<S: Server>(mut server: S, idle: Duration) -> TestResu
         }
     }
     ledger.check(&server.labels().await?)?;
-    let now = server.connection_ids().await?;
+    let now = server.admin().connection_ids().await?;
     assert!(
         !now.iter().any(|id| killed.contains(id)),
         "killed connections {killed:?} are back: {now:?}"
@@ -488,7 +407,7 @@ async fn killed_while_idle<S: Server>(mut server: S, idle: Duration) -> TestResu
     four_at_once(&db, &mut ledger, "again").await?;
     let status = db.pool_status();
     assert_eq!((status.size, status.available), (4, 4), "{status:?}");
-    let now = server.connection_ids().await?;
+    let now = server.admin().connection_ids().await?;
     assert_eq!(now.len(), 4, "the server shows {now:?}");
     assert!(!now.iter().any(|id| killed.contains(id)), "{now:?}");
     ledger.check(&server.labels().await?)?;

@@ -27,7 +27,7 @@
 #![cfg(any(feature = "postgres", feature = "mysql"))]
 
 #[path = "common/mod.rs"]
-// This binary needs only the harness's error types.
+// This binary needs only the harness's error types and its admin connection.
 #[allow(dead_code, unused_macros, unused_imports)]
 mod common;
 #[path = "common/ledger.rs"]
@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 use aludel::prelude::*;
 use tempfile::TempDir;
 
-use common::{BoxError, TestResult};
+use common::admin::Admin;
+use common::{Backend, BoxError, TestResult};
 use ledger::{Change, Ledger, Told};
 
 /// A whole test fails after this long instead of hanging.
@@ -396,16 +397,10 @@ mod pg {
         }
 
         async fn open_transactions(&self) -> Result<u64, BoxError> {
-            let row = self
-                .admin()
-                .await?
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity \
-                     WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
-                    &[],
-                )
-                .await?;
-            Ok(u64::try_from(row.try_get::<_, i64>(0)?)?)
+            let mut admin = Admin::connect(Backend::Postgres, &self.admin_config(), None).await?;
+            let open = admin.open_transactions().await?;
+            admin.close().await?;
+            Ok(open)
         }
     }
 
@@ -428,10 +423,6 @@ mod my {
 
     /// The database the test uses on the private server.
     const DATABASE: &str = "aludel_restart";
-
-    /// `information_schema.INNODB_TRX` is a cache InnoDB refreshes only when
-    /// it has not been read for 100 ms: each read waits this long first.
-    const INNODB_TRX_REFRESH: Duration = Duration::from_millis(250);
 
     /// A MariaDB (or MySQL) server made by `mariadb-install-db` and run by
     /// `mariadbd` as a child process, without grant tables: root, no password.
@@ -592,13 +583,11 @@ mod my {
         }
 
         async fn open_transactions(&self) -> Result<u64, BoxError> {
-            tokio::time::sleep(INNODB_TRX_REFRESH).await;
-            let mut admin = self.admin(DATABASE).await?;
-            let count: Option<u64> = admin
-                .query_first("SELECT COUNT(*) FROM information_schema.INNODB_TRX")
-                .await?;
-            admin.disconnect().await?;
-            Ok(count.unwrap_or(0))
+            let url = self.admin_url(DATABASE);
+            let mut admin = Admin::connect(Backend::Mysql, &url, None).await?;
+            let open = admin.open_transactions().await?;
+            admin.close().await?;
+            Ok(open)
         }
     }
 

@@ -18,11 +18,14 @@
 //! passes, unless `ALUDEL_REQUIRE_SERVERS` is set (CI), where it fails. A
 //! test binary built without the backend's cargo feature skips it the same way.
 //!
-//! `tests/postgres_backend.rs` and `tests/mysql_backend.rs` use the same
-//! harness for their server-only tests: [`run`] and [`server_url`] for the
-//! skip rules, [`TestDb::server`] for the scratch schema or database,
-//! [`tests_run_by!`] to declare their tests, and [`within`], [`Cancellable`],
-//! [`memory_heavy`] / [`memory_shared`], [`MemoryGrowth`] and [`read_slowly`].
+//! `tests/postgres/` and `tests/mysql/` use the same harness for their
+//! server-only tests: [`run`] and [`server_url`] for the skip rules,
+//! [`TestDb::server`] for the scratch schema or database, [`tests_run_by!`]
+//! to declare their tests, and [`within`], [`Cancellable`], [`memory_heavy`] /
+//! [`memory_shared`], [`MemoryGrowth`] and [`read_slowly`].
+//!
+//! What a test asks the server behind aludel's back (its connections,
+//! killing one, open transactions, row counts) is in [`admin`], once.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -33,6 +36,8 @@ use std::time::Duration;
 use aludel::{Database, DatabaseBuilder, PoolStatus};
 use futures::{Stream, TryStreamExt as _};
 use tempfile::TempDir;
+
+pub(crate) mod admin;
 
 /// What a behaviour returns: `?` works on aludel's errors and on the suite's own.
 pub(crate) type TestResult = Result<(), BoxError>;
@@ -459,7 +464,9 @@ mod servers {
             let (admin_url, uri) = match backend {
                 Backend::Postgres => {
                     let separator = if url.contains('?') { '&' } else { '?' };
-                    let uri = format!("{url}{separator}search_path={name}");
+                    // The application name lets `admin` tell the test's
+                    // connections from everyone else's.
+                    let uri = format!("{url}{separator}search_path={name}&application_name={name}");
                     (url, uri)
                 }
                 _ => {
@@ -490,7 +497,8 @@ mod servers {
             Ok(scratch)
         }
 
-        /// The URI that points aludel at the scratch schema or database.
+        /// The URI that points aludel at the scratch schema or database (on
+        /// PostgreSQL with the schema's name as `application_name` too).
         pub(crate) fn uri(&self) -> &str {
             &self.uri
         }

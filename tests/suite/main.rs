@@ -22,6 +22,7 @@ mod pool_timeout;
 mod query_timeout;
 mod results;
 mod rollback;
+mod round_trip;
 mod schema;
 mod select_filters;
 mod session_drop;

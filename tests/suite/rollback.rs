@@ -1,16 +1,24 @@
 //! A failed commit rolls everything back and keeps the pending work;
-//! `rollback()` discards it, and a fixed batch then commits.
+//! `rollback()` discards it, and a fixed batch then commits. A rollback
+//! after a flush leaves no row, and on a server no transaction open.
+
+use std::time::Duration;
 
 use aludel::prelude::*;
 use aludel::{Added, ConstraintKind};
 
+use crate::common::admin::{self, Admin};
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::{User, all_rows, committed_key, map_rows};
 
 backend_tests!(
     failed_commit_rolls_back_and_keeps_pending_work,
     failed_commit_makes_flushed_work_pending_again,
+    rollback_after_flush_leaves_no_rows,
 );
+
+/// How long the server may take to see a rolled-back transaction end.
+const SERVER_SETTLES: Duration = Duration::from_secs(2);
 
 const BATCH: usize = 1_000;
 /// The batch position that repeats an earlier username.
@@ -56,6 +64,10 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
         }
         assert!(err.is_constraint(ConstraintKind::Unique));
         assert_eq!(
+            err.to_string(),
+            "unique constraint violated on table `user`, column `username`"
+        );
+        assert_eq!(
             s.pending_len(),
             BATCH,
             "attempt {attempt}: the pending work is kept"
@@ -81,6 +93,7 @@ async fn failed_commit_rolls_back_and_keeps_pending_work(t: TestDb) -> TestResul
     s.rollback().await?;
     assert_eq!(s.pending_len(), 0);
     assert!(!s.in_transaction());
+    admin::no_open_transactions(&t, SERVER_SETTLES).await?;
     let handles = s.add_all(batch(false));
     s.commit().await?;
     assert_eq!(s.pending_len(), 0);
@@ -142,5 +155,53 @@ async fn failed_commit_makes_flushed_work_pending_again(t: TestDb) -> TestResult
     s.commit().await?;
     assert!(again.is_committed());
     assert_eq!(s.count(&select::<User>()).await?, 2);
+    Ok(())
+}
+
+/// Rows flushed into the session's transaction are seen by the session
+/// only, never by anyone else; `rollback()` removes them and forgets their
+/// keys, and a commit failing half-way applies nothing.
+async fn rollback_after_flush_leaves_no_rows(t: TestDb) -> TestResult {
+    let db = t.database().await?;
+    // What others see: the server's own count where there is a server.
+    let mut server = Admin::for_test(&t).await?;
+
+    let mut s = db.session();
+    let added = s.add_all((0..10).map(|i| User::new(format!("u{i}"), None)));
+    s.flush().await?;
+    assert!(s.in_transaction());
+    assert!(
+        added.iter().all(|a| a.key().is_some()),
+        "flush assigns keys"
+    );
+    // The session sees its own rows; nobody else does.
+    assert_eq!(s.count(&select::<User>()).await?, 10);
+    assert_eq!(db.session().count(&select::<User>()).await?, 0);
+    if let Some(server) = &mut server {
+        assert_eq!(
+            server.count("user", "").await?,
+            0,
+            "uncommitted rows are visible"
+        );
+    }
+    s.rollback().await?;
+    assert!(
+        added.iter().all(|a| a.key().is_none()),
+        "rolled-back keys are forgotten"
+    );
+    assert_eq!(s.count(&select::<User>()).await?, 0);
+    if let Some(server) = &mut server {
+        assert_eq!(server.count("user", "").await?, 0);
+        server.no_open_transactions(SERVER_SETTLES).await?;
+    }
+
+    // A commit that fails half-way (a duplicate in the batch) applies nothing.
+    s.add_all(["x", "y", "x"].map(|name| User::new(name, None)));
+    assert!(s.commit().await.is_err());
+    assert_eq!(db.session().count(&select::<User>()).await?, 0);
+    if let Some(server) = &mut server {
+        assert_eq!(server.count("user", "").await?, 0);
+        assert_eq!(server.open_transactions().await?, 0);
+    }
     Ok(())
 }

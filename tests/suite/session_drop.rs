@@ -1,11 +1,12 @@
 //! A session dropped mid-transaction (after an autoflush) or with pending
-//! work leaves nothing behind: its rows are gone and the pooled connection
-//! is clean for the next session.
+//! work leaves nothing behind: its rows are gone, the pooled connection is
+//! clean for the next session, and a server holds no transaction of it.
 
 use std::time::Duration;
 
 use aludel::prelude::*;
 
+use crate::common::admin::{self, Admin};
 use crate::common::{TestDb, TestResult, backend_tests};
 use crate::models::{User, map_rows};
 
@@ -15,7 +16,11 @@ const ACQUIRE: Duration = Duration::from_secs(2);
 backend_tests!(
     session_dropped_mid_transaction_leaves_connection_clean,
     session_dropped_with_pending_work_writes_nothing,
+    session_dropped_mid_transaction_leaves_no_open_transaction,
 );
+
+/// How long the server may take to see the dropped session's rollback.
+const SERVER_SETTLES: Duration = Duration::from_secs(5);
 
 async fn session_dropped_mid_transaction_leaves_connection_clean(t: TestDb) -> TestResult {
     let db = t.single_connection(ACQUIRE).await?;
@@ -70,4 +75,38 @@ async fn session_dropped_with_pending_work_writes_nothing(t: TestDb) -> TestResu
     s.commit().await?;
     assert_eq!(s.count(&select::<User>()).await?, 1);
     Ok(())
+}
+
+/// The server's view of a dropped session: its transaction is open while
+/// the session lives and ends when it drops, without waiting for a
+/// checkout (the rollback is queued on a task).
+async fn session_dropped_mid_transaction_leaves_no_open_transaction(t: TestDb) -> TestResult {
+    let db = t.single_connection(ACQUIRE).await?;
+    let mut server = Admin::for_test(&t).await?;
+    let mut s = db.session();
+    s.add_all((0..100).map(|i| User::new(format!("dropped{i}"), None)));
+    s.flush().await?;
+    assert!(s.in_transaction());
+    if let Some(server) = &mut server {
+        assert_eq!(server.open_transactions().await?, 1);
+    }
+    drop(s);
+    if let Some(server) = &mut server {
+        server
+            .no_open_transactions(SERVER_SETTLES)
+            .await
+            .map_err(|e| format!("the dropped session's transaction: {e}"))?;
+        assert_eq!(server.count("user", "").await?, 0);
+    }
+    let status = db.pool_status();
+    assert_eq!(status.available, status.size, "{status:?}");
+    // And the connection is fine for the next session.
+    let mut next = db.session();
+    assert_eq!(next.count(&select::<User>()).await?, 0);
+    next.add(User::new("next", None));
+    next.commit().await?;
+    if let Some(server) = &mut server {
+        assert_eq!(server.count("user", "").await?, 1);
+    }
+    admin::no_open_transactions(&t, SERVER_SETTLES).await
 }

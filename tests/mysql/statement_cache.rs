@@ -1,0 +1,66 @@
+//! Prepared statements are not leaked on the server, with the statement
+//! cache or without it.
+
+use aludel::prelude::*;
+use mysql_async::prelude::Queryable as _;
+
+use crate::common::{BoxError, TestResult};
+use crate::{MyDb, MyUser};
+
+pub(crate) async fn statements_are_not_leaked_with_or_without_a_cache(t: MyDb) -> TestResult {
+    let mut admin = t.admin().await?;
+    async fn prepared(admin: &mut mysql_async::Conn) -> Result<i64, BoxError> {
+        let row: Option<(String, String)> = admin
+            .query_first("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'")
+            .await?;
+        Ok(row.ok_or("no Prepared_stmt_count")?.1.parse()?)
+    }
+
+    // No cache: every statement is closed after use.
+    let db = t
+        .database(&t.uri_with("statement_cache_size=0&pool_max_size=1"))
+        .await?;
+    let before = prepared(&mut admin).await?;
+    let mut s = db.session();
+    for i in 0..50 {
+        s.add(MyUser::new(format!("n{i}")));
+        s.commit().await?;
+        assert!(s.get::<MyUser>(i + 1).await?.is_some());
+    }
+    let mut stream = s
+        .scalars(select::<MyUser>().filter(MyUser::ID.gt(0)))
+        .await?;
+    while stream.try_next().await?.is_some() {}
+    drop(stream);
+    assert!(
+        prepared(&mut admin).await? <= before,
+        "statements leaked with the cache off"
+    );
+    drop(s);
+    db.close();
+    drop(db);
+
+    // A cache of 4: never more than 4 statements on the server per connection,
+    // and a schema change closes them (then they are prepared again).
+    let db = t
+        .database(&t.uri_with("statement_cache_size=4&pool_max_size=1"))
+        .await?;
+    let before = prepared(&mut admin).await?;
+    let mut s = db.session();
+    for i in 1..=20 {
+        let ids: Vec<i64> = (0..i).collect();
+        s.execute(select::<MyUser>().filter(MyUser::ID.in_list(ids)))
+            .await?
+            .all()
+            .await?;
+    }
+    assert!(
+        prepared(&mut admin).await? - before <= 4,
+        "the cache outgrew its size"
+    );
+    db.drop_all().await?;
+    db.create_all().await?;
+    assert!(s.get::<MyUser>(1).await?.is_none());
+    assert!(prepared(&mut admin).await? - before <= 4);
+    Ok(())
+}
