@@ -30,15 +30,24 @@
 //! - **Map constraint failures** to [`Error::Constraint`] with the kind, and
 //!   the table and column where the database names them.
 
+/// The error of a failed connection attempt, shared by the server backends.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+/// URI options the server backends read the same way.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod options;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+/// The LRU statement cache of the server backends, generic over the driver's statement.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod statement_cache;
 pub(crate) mod timed;
-/// What the server backends share for TLS.
-#[cfg(all(feature = "tls", any(feature = "postgres", feature = "mysql")))]
+/// What the server backends share for TLS: the mode policy always, rustls with `tls`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod tls;
 
 use std::collections::BTreeMap;
