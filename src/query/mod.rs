@@ -8,9 +8,3 @@ pub(crate) mod text;
 
 pub use expr::{CmpOp, Column, Condition, Expr, Order, TextLike, and_all, escape_like, or_any};
 pub use select::{Select, SelectSpec, select};
-
-// Paths the server backends still use until they move to `crate::sql`.
-#[cfg(feature = "postgres")]
-pub(crate) mod dialect {
-    pub(crate) use crate::sql::{Dialect, PostgresDialect};
-}

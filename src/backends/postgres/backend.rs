@@ -25,7 +25,7 @@ use crate::backends::connect::ConnectError;
 use crate::backends::statement_cache::StatementCache;
 use crate::backends::{Backend, Connection, Interrupter, spawn_interrupt};
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect;
+use crate::sql::Dialect;
 
 /// The PostgreSQL backend of one `Database`.
 pub struct PostgresBackend {

@@ -17,7 +17,7 @@ use super::decode::column_names;
 use super::plan::Plan;
 use super::temporal::{date_to_pg, time_fits, timestamp_to_pg};
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 use crate::value::Value;
 use crate::value::temporal;
 

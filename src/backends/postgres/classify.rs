@@ -5,6 +5,7 @@
 //! parentheses are skipped; nothing else of SQL is parsed.
 
 use super::plan::MAX_CACHED_SQL_LEN;
+use crate::sql::keywords::leading_keywords;
 
 /// What a statement does to the session, told from its first words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,50 +68,6 @@ fn calls_session_function(sql: &str) -> bool {
                 .windows(name.len())
                 .any(|window| window.eq_ignore_ascii_case(name))
         })
-}
-
-/// The first two words of `sql`, skipping whitespace, comments and opening parentheses.
-fn leading_keywords(sql: &str) -> (&str, &str) {
-    let rest = skip_insignificant(sql);
-    let end = rest
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(rest.len());
-    let (first, rest) = rest.split_at(end);
-    let rest = skip_insignificant(rest);
-    let end = rest
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(rest.len());
-    (first, &rest[..end])
-}
-
-fn skip_insignificant(mut sql: &str) -> &str {
-    loop {
-        let trimmed = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-        if let Some(comment) = trimmed.strip_prefix("--") {
-            sql = comment.find('\n').map_or("", |end| &comment[end..]);
-        } else if let Some(mut comment) = trimmed.strip_prefix("/*") {
-            // Block comments nest in PostgreSQL.
-            let mut depth = 1usize;
-            while depth > 0 {
-                let Some(at) = comment.find(['/', '*']) else {
-                    return "";
-                };
-                let tail = &comment[at..];
-                if let Some(rest) = tail.strip_prefix("/*") {
-                    depth += 1;
-                    comment = rest;
-                } else if let Some(rest) = tail.strip_prefix("*/") {
-                    depth -= 1;
-                    comment = rest;
-                } else {
-                    comment = &tail[1..];
-                }
-            }
-            sql = comment;
-        } else {
-            return trimmed;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use super::state::{Shared, TX_BEGIN_PENDING, TX_IDLE, TX_UNKNOWN};
 use crate::backends::{Connection, Interrupter, Outcome, RowStream};
 use crate::error::Result;
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 /// One PostgreSQL connection.
 pub struct PostgresConnection {

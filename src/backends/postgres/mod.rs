@@ -152,7 +152,7 @@ use self::options::{
 use self::tls::TlsSetup;
 use crate::backends::{Backend, BackendContext};
 use crate::error::Result;
-use crate::query::dialect::PostgresDialect;
+use crate::sql::PostgresDialect;
 use crate::uri::DatabaseUri;
 
 /// The backend's name, in errors and `tracing` targets.

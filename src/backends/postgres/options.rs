@@ -12,7 +12,7 @@ use crate::backends::options::{is_loopback, parse_cache_size};
 use crate::backends::tls::TlsNames;
 use crate::backends::tls::{Refusal, TlsMode, refusal};
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect as _;
+use crate::sql::Dialect as _;
 use crate::uri::option_part;
 
 /// The options a `postgres://` URI may carry.

@@ -24,8 +24,8 @@ use super::state::{
 use super::{DIALECT, NAME};
 use crate::backends::{Outcome, Row, trace_statement};
 use crate::error::{Error, Result};
-use crate::query::dialect::Dialect as _;
-use crate::query::render::Statement;
+use crate::sql::Dialect as _;
+use crate::sql::Statement;
 
 /// One statement's request and answer, as a step of a [`pipeline`].
 type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Failure>> + Send + 'a>>;

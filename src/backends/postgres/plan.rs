@@ -13,7 +13,7 @@ use super::bind::check_statement;
 use super::classify::{StatementClass, classify};
 use super::state::Shared;
 use crate::error::Result;
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 /// Statements with more parameters, or longer SQL, are not cached: the server
 /// keeps the plan of a prepared statement, and a 1,000-row multi-row INSERT

@@ -19,7 +19,7 @@ use super::errors::{StaleStatement, is_connection_error, is_stale_statement, map
 use crate::backends::ALIVE_WINDOW;
 use crate::backends::statement_cache::StatementCache;
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 /// No transaction: confirmed by the server.
 pub(super) const TX_IDLE: u8 = 0;

@@ -18,7 +18,7 @@ use super::plan::Plan;
 use super::state::{Failure, Shared, TX_IDLE};
 use crate::backends::{Row, trace_statement};
 use crate::error::{Error, Result};
-use crate::query::render::Statement;
+use crate::sql::Statement;
 
 impl Shared {
     /// Starts the query of a stream: prepared (and retried once if the
