@@ -12,6 +12,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 use tokio::sync::Mutex;
 
+use crate::backends::statement_cache::StatementCache;
 use crate::backends::{Backend, Connection};
 use crate::error::{Error, Result};
 use crate::sql::{Dialect, MySqlDialect};
@@ -23,7 +24,6 @@ use super::connection::{MySqlConnection, kill_query};
 use super::errors::map_error;
 use super::inner::{Handle, Inner, Shared};
 use super::options::Returning;
-use super::statement_cache::StatementCache;
 #[cfg(feature = "tls")]
 use super::tls::{TlsSetup, ensure_crypto_provider};
 
@@ -230,8 +230,7 @@ impl Backend for MySqlBackend {
             handle: Handle {
                 conn: Arc::new(Mutex::new(Inner {
                     conn,
-                    statements: StatementCache::new(self.statement_cache),
-                    seen_generation: generation,
+                    statements: StatementCache::new(self.statement_cache, generation),
                     busy: false,
                     session_dirty: false,
                     last_answer: Some(Instant::now()),

@@ -155,7 +155,6 @@ mod errors;
 mod inner;
 mod options;
 mod ssl_mode;
-mod statement_cache;
 mod stream;
 #[cfg(feature = "tls")]
 mod tls;
