@@ -148,7 +148,6 @@
 mod backend;
 mod bind;
 mod classify;
-mod connect_error;
 mod connection;
 mod decode;
 mod errors;
@@ -277,7 +276,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         tls,
         opts: builder.into(),
         uri: uri.to_string(),
-        target,
+        target: target.into(),
         expect_mariadb: uri.scheme() == "mariadb",
         connect_timeout,
         statement_cache,
