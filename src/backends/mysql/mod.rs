@@ -166,13 +166,14 @@ use std::sync::{Arc, OnceLock};
 
 use mysql_async::OptsBuilder;
 
+use crate::backends::options::is_loopback;
 use crate::backends::{Backend, BackendContext};
 use crate::error::{Error, Result};
 use crate::uri::{DatabaseUri, option_part};
 
 use options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_STATEMENT_CACHE, OPTIONS, Returning,
-    is_loopback, parse_cache_size, parse_returning, take_ssl_ca,
+    parse_returning, statement_cache_size, take_ssl_ca,
 };
 use ssl_mode::take_ssl_mode;
 #[cfg(not(feature = "tls"))]
@@ -215,7 +216,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         None => DEFAULT_CONNECT_TIMEOUT,
     };
     let statement_cache = match uri.take_option("statement_cache_size") {
-        Some(value) => parse_cache_size(&value)?,
+        Some(value) => statement_cache_size(&value)?,
         None => DEFAULT_STATEMENT_CACHE,
     };
     let returning = match uri.take_option("returning") {

@@ -1,11 +1,14 @@
 //! The URI options of the MySQL backend other than the TLS mode: their
-//! names and defaults, `returning`, `ssl-ca`, and `statement_cache_size`.
+//! names and defaults, `returning`, `ssl-ca`, and `statement_cache_size`
+//! (read by the parser the server backends share, `backends/options.rs`,
+//! with MySQL's bound).
 //!
 //! The factory in `mod.rs` takes each option out of the URI; what each one
 //! accepts, and how it fails, lives here.
 
 use std::time::Duration;
 
+use crate::backends::options::parse_cache_size;
 use crate::error::{Error, Result};
 use crate::uri::{DatabaseUri, option_part};
 
@@ -66,35 +69,13 @@ pub(super) fn parse_returning(value: &str) -> Result<Returning> {
     }
 }
 
-pub(super) fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-// ---------------------------------------------------------------------------
-// `statement_cache_size`: the PostgreSQL backend has its own, with its own
-// bound; one shared copy may replace this section.
-
 /// The server's default `max_prepared_stmt_count`, shared by all its sessions.
 const MAX_STATEMENT_CACHE: usize = 16_382;
 
-pub(super) fn parse_cache_size(value: &str) -> Result<usize> {
-    let value = value.trim();
-    let out_of_range = || {
-        Error::uri(
-            option_part("statement_cache_size"),
-            format!("must be a whole number from 0 (no cache) to {MAX_STATEMENT_CACHE}"),
-        )
-    };
-    if value.is_empty() || value.len() > 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(out_of_range());
-    }
-    match value.parse::<usize>() {
-        Ok(n) if n <= MAX_STATEMENT_CACHE => Ok(n),
-        _ => Err(out_of_range()),
-    }
+/// `statement_cache_size`: prepared statements kept per connection, up to
+/// what the server allows all its sessions together by default.
+pub(super) fn statement_cache_size(value: &str) -> Result<usize> {
+    parse_cache_size(value, MAX_STATEMENT_CACHE, "no cache")
 }
 
 #[cfg(test)]
@@ -103,11 +84,11 @@ mod tests {
 
     #[test]
     fn options_parse() {
-        assert_eq!(parse_cache_size("0").ok(), Some(0));
-        assert_eq!(parse_cache_size("16382").ok(), Some(16_382));
-        assert!(parse_cache_size("16383").is_err());
-        assert!(parse_cache_size("-1").is_err());
-        assert!(parse_cache_size("99999999999999999999").is_err());
+        assert_eq!(statement_cache_size("0").ok(), Some(0));
+        assert_eq!(statement_cache_size("16382").ok(), Some(16_382));
+        assert!(statement_cache_size("16383").is_err());
+        assert!(statement_cache_size("-1").is_err());
+        assert!(statement_cache_size("99999999999999999999").is_err());
         assert_eq!(
             parse_returning("TRUE").ok(),
             Some(Returning::Explicit(true))
