@@ -2,14 +2,6 @@
 //! backends: it names the server and the TLS mode in force, never the
 //! credentials, and keeps the driver's error as its source.
 
-#![cfg_attr(
-    not(feature = "postgres"),
-    allow(
-        dead_code,
-        reason = "only PostgreSQL uses it until MySQL moves onto it"
-    )
-)]
-
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;

@@ -1,14 +1,6 @@
 //! URI options the server backends read the same way: the size of the
 //! statement cache, and whether a host is this machine.
 
-#![cfg_attr(
-    not(feature = "postgres"),
-    allow(
-        dead_code,
-        reason = "only PostgreSQL uses it until MySQL moves onto it"
-    )
-)]
-
 use crate::error::{Error, Result};
 use crate::uri::option_part;
 

@@ -13,14 +13,6 @@
 //! changes, and a connection whose cache is older empties it before its
 //! next statement.
 
-#![cfg_attr(
-    not(feature = "postgres"),
-    allow(
-        dead_code,
-        reason = "only PostgreSQL uses it until MySQL moves onto it"
-    )
-)]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,7 +50,30 @@ impl<S: Clone> StatementCache<S> {
         self.take_all()
     }
 
+    /// How many statements it keeps at most; `0`: none, each statement is
+    /// closed once it has run.
+    #[cfg_attr(
+        not(feature = "mysql"),
+        allow(dead_code, reason = "PostgreSQL reads its own copy without the lock")
+    )]
+    pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The schema generation the statements were prepared under.
+    #[cfg_attr(
+        not(feature = "mysql"),
+        allow(dead_code, reason = "only MySQL acts on a generation change itself")
+    )]
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Whether a statement for `sql` is kept. Does not count as a use.
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "only PostgreSQL plans around the cache")
+    )]
     pub(super) fn contains(&self, sql: &str) -> bool {
         self.entries.contains_key(sql)
     }
@@ -145,10 +160,12 @@ mod tests {
     #[test]
     fn a_new_schema_generation_empties_the_cache() {
         let mut cache = StatementCache::new(4, 7);
+        assert_eq!(cache.capacity(), 4);
         cache.insert(sql("a"), 1);
         assert!(cache.sync(7).is_empty());
         assert!(cache.contains("a"));
         assert_eq!(cache.sync(8), vec![1]);
+        assert_eq!(cache.generation(), 8);
         assert!(!cache.contains("a"));
         assert!(cache.sync(8).is_empty());
         cache.insert(sql("b"), 2);

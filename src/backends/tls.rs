@@ -11,14 +11,6 @@
 //!   certificates read from a CA file named in the URI. rustls with the
 //!   *ring* provider does the TLS; there is no OpenSSL and no aws-lc.
 
-#![cfg_attr(
-    not(feature = "postgres"),
-    allow(
-        dead_code,
-        reason = "only PostgreSQL uses it until MySQL moves onto it"
-    )
-)]
-
 #[cfg(feature = "tls")]
 use rustls::RootCertStore;
 #[cfg(feature = "tls")]
@@ -40,6 +32,10 @@ pub(super) enum TlsMode {
     Disable,
     /// TLS if the server offers it, else plaintext (libpq tries plaintext
     /// first; aludel treats it as `Prefer`).
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "MySQL's `ssl-mode` has no such mode")
+    )]
     Allow,
     /// TLS if the server offers it, else plaintext.
     Prefer,

@@ -12,18 +12,18 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 use tokio::sync::Mutex;
 
+use crate::backends::connect::ConnectError;
+use crate::backends::statement_cache::StatementCache;
 use crate::backends::{Backend, Connection};
 use crate::error::{Error, Result};
 use crate::sql::{Dialect, MySqlDialect};
 use crate::uri::option_part;
 
 use super::NAME;
-use super::connect_error::ConnectError;
 use super::connection::{MySqlConnection, kill_query};
 use super::errors::map_error;
 use super::inner::{Handle, Inner, Shared};
 use super::options::Returning;
-use super::statement_cache::StatementCache;
 #[cfg(feature = "tls")]
 use super::tls::{TlsSetup, ensure_crypto_provider};
 
@@ -50,7 +50,7 @@ pub struct MySqlBackend {
     /// The URI with its password as `***`.
     pub(super) uri: String,
     /// `host:port/database`, for errors.
-    pub(super) target: String,
+    pub(super) target: Arc<str>,
     pub(super) expect_mariadb: bool,
     pub(super) connect_timeout: Duration,
     pub(super) statement_cache: usize,
@@ -200,12 +200,24 @@ impl Backend for MySqlBackend {
         let mut conn = match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
+                // The server's greeting lacks `CLIENT_SSL` and the mode does
+                // not fall back: mysql_async's own words do not say that.
+                let no_tls = matches!(
+                    e,
+                    mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+                );
                 return Err(Error::Connect {
                     backend: NAME,
                     source: Box::new(ConnectError {
-                        target: self.target.clone(),
-                        ssl_mode: self.ssl_mode_label(),
-                        source: e,
+                        server: "the server",
+                        target: Arc::clone(&self.target),
+                        tls_option: "ssl-mode",
+                        tls_mode: self.ssl_mode_label(),
+                        hint: no_tls.then_some(
+                            "the server offers no TLS, and this mode never falls back to \
+                             plaintext (nothing was sent in plaintext)",
+                        ),
+                        source: Box::new(e),
                     }),
                 });
             }
@@ -230,8 +242,7 @@ impl Backend for MySqlBackend {
             handle: Handle {
                 conn: Arc::new(Mutex::new(Inner {
                     conn,
-                    statements: StatementCache::new(self.statement_cache),
-                    seen_generation: generation,
+                    statements: StatementCache::new(self.statement_cache, generation),
                     busy: false,
                     session_dirty: false,
                     last_answer: Some(Instant::now()),

@@ -17,6 +17,7 @@ use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Params};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 
+use crate::backends::statement_cache::StatementCache;
 use crate::backends::{ALIVE_WINDOW, Outcome, Row, trace_statement};
 use crate::error::{Error, Result};
 use crate::sql::Statement;
@@ -24,7 +25,6 @@ use crate::sql::Statement;
 use super::NAME;
 use super::classify::leaves_session_state;
 use super::errors::map_error;
-use super::statement_cache::StatementCache;
 use super::stream::{collect, pump};
 
 #[derive(Clone)]
@@ -52,9 +52,8 @@ pub(super) struct Shared {
 /// What is used under the lock.
 pub(super) struct Inner {
     pub(super) conn: Conn,
-    pub(super) statements: StatementCache,
-    /// The schema generation the cached statements were prepared under.
-    pub(super) seen_generation: u64,
+    /// Prepared statements, under the schema generation they were prepared in.
+    pub(super) statements: StatementCache<mysql_async::Statement>,
     /// A call is talking to the server. Still set at the next lock: that
     /// call was dropped half-way and the protocol state is unknown.
     pub(super) busy: bool,
@@ -108,10 +107,10 @@ impl Handle {
             self.roll_back(inner).await?;
         }
         let generation = self.shared.generation.load(Ordering::Acquire);
-        if inner.seen_generation != generation {
+        if inner.statements.generation() != generation {
             inner.busy = true;
-            let closed = inner.close_statements().await;
-            inner.seen_generation = generation;
+            let stale = inner.statements.sync(generation);
+            let closed = inner.close_statements(stale).await;
             self.finish(inner, closed)?;
         }
         Ok(())
@@ -172,9 +171,9 @@ impl Inner {
         Ok(())
     }
 
-    /// Closes every cached statement (COM_STMT_CLOSE has no reply: one write each).
-    async fn close_statements(&mut self) -> Result<()> {
-        for statement in self.statements.take_all() {
+    /// Closes `statements` (COM_STMT_CLOSE has no reply: one write each).
+    async fn close_statements(&mut self, statements: Vec<mysql_async::Statement>) -> Result<()> {
+        for statement in statements {
             self.conn
                 .close(statement)
                 .await
@@ -193,7 +192,7 @@ impl Inner {
                     .prep(&**sql)
                     .await
                     .map_err(|e| map_error(e, Some(sql)))?;
-                if let Some(evicted) = self.statements.insert(sql, &statement) {
+                if let Some(evicted) = self.statements.insert(Arc::clone(sql), statement.clone()) {
                     self.conn
                         .close(evicted)
                         .await
@@ -214,7 +213,7 @@ impl Inner {
 
     /// Closes `statement` if the cache does not keep it (`statement_cache_size=0`).
     async fn release(&mut self, statement: mysql_async::Statement) -> Result<()> {
-        if self.statements.capacity == 0 {
+        if self.statements.capacity() == 0 {
             self.conn
                 .close(statement)
                 .await
@@ -314,7 +313,7 @@ impl Inner {
             // Rolls back, unlocks, drops temporary tables, resets variables
             // and closes every prepared statement of the session.
             let supported = self.conn.reset().await.map_err(|e| map_error(e, None))?;
-            self.statements.forget_all();
+            self.statements.clear();
             if !supported {
                 return Err(Error::Unsupported {
                     feature: "resetting session state (COM_RESET_CONNECTION needs MySQL 5.7.3 or \

@@ -136,26 +136,22 @@
 //! [`Value::Text`]: crate::value::Value::Text
 //! [`Value::Blob`]: crate::value::Value::Blob
 
-// One concept per file. `mod.rs` holds the factory; `options` and
-// `ssl_mode` read the URI, `tls` sets up TLS, `backend` connects and learns
-// the server, `connection` is the `Connection` the pool lends, `inner` the
-// state behind its lock and the query paths, `stream` reads results, `bind`
-// and `decode` convert values, `errors` maps error codes, `classify` reads
-// statements. `ssl_mode`, `connect_error`, `statement_cache`, the cache-size
-// section of `options` and the keyword section of `classify` exist in the
-// PostgreSQL backend too, and are kept apart so that one shared copy can
-// replace each.
+// One concept per file. `mod.rs` holds the factory; `options` reads the
+// URI, `tls` sets up TLS, `backend` connects and learns the server,
+// `connection` is the `Connection` the pool lends, `inner` the state behind
+// its lock and the query paths, `stream` reads results, `bind` and `decode`
+// convert values, `errors` maps error codes, `classify` reads statements.
+// What MySQL shares with PostgreSQL is beside both in `backends/`: the
+// statement cache, the connection error, the cache-size parser and loopback
+// test, and the TLS policy (`ssl-mode` is its modes under MySQL's names).
 mod backend;
 mod bind;
 mod classify;
-mod connect_error;
 mod connection;
 mod decode;
 mod errors;
 mod inner;
 mod options;
-mod ssl_mode;
-mod statement_cache;
 mod stream;
 #[cfg(feature = "tls")]
 mod tls;
@@ -168,17 +164,17 @@ use std::sync::{Arc, OnceLock};
 
 use mysql_async::OptsBuilder;
 
+use crate::backends::options::is_loopback;
+#[cfg(not(feature = "tls"))]
+use crate::backends::tls::TlsMode;
 use crate::backends::{Backend, BackendContext};
 use crate::error::{Error, Result};
 use crate::uri::{DatabaseUri, option_part};
 
 use options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_STATEMENT_CACHE, OPTIONS, Returning,
-    is_loopback, parse_cache_size, parse_returning, take_ssl_ca,
+    parse_returning, refuse_tls, statement_cache_size, take_ssl_ca, take_ssl_mode,
 };
-use ssl_mode::take_ssl_mode;
-#[cfg(not(feature = "tls"))]
-use ssl_mode::{SslMode, refuse_tls};
 #[cfg(feature = "tls")]
 use tls::TlsSetup;
 
@@ -201,7 +197,6 @@ const NAME: &str = "mysql";
 pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<dyn Backend>> {
     let ssl_mode = take_ssl_mode(uri)?;
     let ssl_ca = take_ssl_ca(uri)?;
-    #[cfg(not(feature = "tls"))]
     refuse_tls(ssl_mode, ssl_ca.as_ref())?;
     let connect_timeout = match uri.take_option("connect_timeout") {
         Some(value) => {
@@ -217,7 +212,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         None => DEFAULT_CONNECT_TIMEOUT,
     };
     let statement_cache = match uri.take_option("statement_cache_size") {
-        Some(value) => parse_cache_size(&value)?,
+        Some(value) => statement_cache_size(&value)?,
         None => DEFAULT_STATEMENT_CACHE,
     };
     let returning = match uri.take_option("returning") {
@@ -242,7 +237,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         format!("{host}:{port}/{}", database.as_deref().unwrap_or(""))
     };
     #[cfg(not(feature = "tls"))]
-    if !matches!(ssl_mode, Some((_, SslMode::Disabled))) && !socket && !is_loopback(&host) {
+    if !matches!(ssl_mode, Some((_, TlsMode::Disable))) && !socket && !is_loopback(&host) {
         tracing::warn!(
             target: "aludel::mysql",
             server = %target,
@@ -278,7 +273,7 @@ pub fn factory(uri: &mut DatabaseUri, _context: &BackendContext) -> Result<Arc<d
         tls,
         opts: builder.into(),
         uri: uri.to_string(),
-        target,
+        target: target.into(),
         expect_mariadb: uri.scheme() == "mariadb",
         connect_timeout,
         statement_cache,

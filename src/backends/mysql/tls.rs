@@ -10,11 +10,10 @@ use std::sync::atomic::AtomicBool;
 
 use mysql_async::OptsBuilder;
 
-use crate::backends::tls;
-use crate::error::{Error, Result};
-use crate::uri::option_part;
+use crate::backends::tls::{self, TlsMode, TlsNames, TlsPolicy};
+use crate::error::Result;
 
-use super::ssl_mode::SslMode;
+use super::options::TLS_NAMES;
 
 /// What a backend does about TLS beyond the `SslOpts` in its options: the
 /// plaintext fallback of `PREFERRED`, and the warning about it.
@@ -32,11 +31,12 @@ pub(super) struct TlsSetup {
 }
 
 impl TlsSetup {
-    /// Resolves `ssl-mode` and `ssl-ca`; reads the CA file; returns the
-    /// options with their `SslOpts` set where TLS is to be tried.
+    /// Resolves `ssl-mode` and `ssl-ca` by the shared policy
+    /// ([`tls::resolve`]); reads the CA file; returns the options with their
+    /// `SslOpts` set where TLS is to be tried.
     pub(super) fn new(
         builder: OptsBuilder,
-        ssl_mode: Option<(&'static str, SslMode)>,
+        ssl_mode: Option<(&'static str, TlsMode)>,
         ssl_ca: Option<&(&'static str, String)>,
         local: bool,
         socket: bool,
@@ -45,7 +45,20 @@ impl TlsSetup {
         let roots = ssl_ca
             .map(|(name, path)| tls::read_ca_file(name, path))
             .transpose()?;
-        let plaintext = |builder| {
+        let names = TlsNames {
+            mode_option: ssl_mode.map_or(TLS_NAMES.mode_option, |(name, _)| name),
+            ..TLS_NAMES
+        };
+        // No TLS over a Unix socket, whatever the mode: it does not leave the
+        // machine (mysql_async would not encrypt it either, but would still
+        // refuse a server that has no TLS at all).
+        let TlsPolicy::Tls {
+            label,
+            verify,
+            fallback,
+            warn_plaintext,
+        } = tls::resolve(mode, roots.is_some(), socket, local, names)?
+        else {
             let setup = TlsSetup {
                 fallback: None,
                 declined: AtomicBool::new(false),
@@ -53,38 +66,7 @@ impl TlsSetup {
                 warn_plaintext: false,
                 warned: AtomicBool::new(false),
             };
-            Ok((builder, setup))
-        };
-        // No TLS over a Unix socket, whatever the mode: it does not leave the
-        // machine (mysql_async would not encrypt it either, but would still
-        // refuse a server that has no TLS at all).
-        if socket {
-            return plaintext(builder);
-        }
-        let check_if_ca = if roots.is_some() {
-            tls::Verify::Chain
-        } else {
-            tls::Verify::Nothing
-        };
-        let (verify, label, fallback) = match mode {
-            None if roots.is_none() && local => return plaintext(builder),
-            None => (check_if_ca, SslMode::Preferred.as_str(), true),
-            Some(SslMode::Disabled) => return plaintext(builder),
-            Some(SslMode::Preferred) => (check_if_ca, SslMode::Preferred.as_str(), true),
-            Some(SslMode::Required) => (check_if_ca, SslMode::Required.as_str(), false),
-            Some(SslMode::VerifyCa) if roots.is_none() => {
-                let name = ssl_mode.map_or("ssl-mode", |(name, _)| name);
-                return Err(Error::uri(
-                    option_part(name),
-                    "is VERIFY_CA, which needs `ssl-ca=<CA file>`: a chain to the public roots \
-                     without the host name checked proves nothing; use VERIFY_IDENTITY to check \
-                     against the public roots",
-                ));
-            }
-            Some(SslMode::VerifyCa) => (tls::Verify::Chain, SslMode::VerifyCa.as_str(), false),
-            Some(SslMode::VerifyIdentity) => {
-                (tls::Verify::Full, SslMode::VerifyIdentity.as_str(), false)
-            }
+            return Ok((builder, setup));
         };
         let mut ssl = mysql_async::SslOpts::default()
             .with_danger_accept_invalid_certs(verify == tls::Verify::Nothing)
@@ -98,7 +80,7 @@ impl TlsSetup {
             fallback: fallback.then(|| builder.clone().into()),
             declined: AtomicBool::new(false),
             label: Some(label),
-            warn_plaintext: mode.is_none() && !local,
+            warn_plaintext,
             warned: AtomicBool::new(false),
         };
         Ok((builder.ssl_opts(Some(ssl)), setup))
