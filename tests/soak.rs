@@ -1049,9 +1049,9 @@ async fn soak_for(t: TestDb, run: Duration) -> TestResult {
             Err(e) => failures.push(e),
         }
     }
-    let mut measured = sampler.await??;
-    measured.memory.sample()?;
-    let elapsed = started.elapsed();
+    // A failed task stops the run early, so the sampler may complain too:
+    // the task's failure is the cause, and is reported first.
+    let sampled = sampler.await?;
     if !failures.is_empty() {
         return Err(format!(
             "{} of {TASKS} tasks failed:\n  {}",
@@ -1060,6 +1060,9 @@ async fn soak_for(t: TestDb, run: Duration) -> TestResult {
         )
         .into());
     }
+    let mut measured = sampled?;
+    measured.memory.sample()?;
+    let elapsed = started.elapsed();
 
     // Quiescence: every session is gone, so every connection is idle, and
     // no transaction is left open on the server.
