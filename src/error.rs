@@ -144,6 +144,27 @@ pub enum Error {
         backend: &'static str,
     },
 
+    /// A commit was cut off after it was sent: its future was dropped, or the
+    /// connection was lost or timed out before COMMIT's reply came back. The
+    /// work may or may not be in the database, whole (never half). The
+    /// session no longer holds that work, so committing again cannot apply
+    /// it twice; look in the database before doing it again. Handles of its
+    /// rows answer [`Added::is_outcome_unknown`](crate::Added::is_outcome_unknown).
+    #[error("the commit's outcome is unknown: it may or may not have been applied")]
+    OutcomeUnknown {
+        /// What cut the commit off (the lost connection, the timeout, ...).
+        #[source]
+        source: BoxError,
+    },
+
+    /// A row's key was asked for with [`Added::id`](crate::Added::id) before
+    /// the row was committed (or after its transaction rolled back).
+    #[error("the `{table}` row is not committed: its key is known once commit() returns Ok")]
+    NotCommitted {
+        /// The row's table.
+        table: String,
+    },
+
     /// aludel broke one of its own invariants, or a backend broke its
     /// contract (answered a different number of statements than it was
     /// sent, say). A bug: please report it with the message. The session's
@@ -210,6 +231,11 @@ impl Error {
     /// True for [`Error::ConnectionLost`]: the connection was discarded.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, Error::ConnectionLost { .. })
+    }
+
+    /// True for [`Error::OutcomeUnknown`]: a commit may or may not have been applied.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
     }
 }
 

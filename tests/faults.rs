@@ -381,7 +381,10 @@ async fn killed_while_idle<S: Server>(mut server: S, idle: Duration) -> TestResu
                 ledger.record(vec![Change::Add(label)], Told::Committed);
                 break;
             }
-            Err(e) if e.is_connection_lost() && failures.is_empty() => {
+            // The client cannot tell whether its COMMIT reached the server
+            // before the connection turned out dead, so it may say so; the
+            // server killed the connection first, so nothing landed.
+            Err(e) if (e.is_connection_lost() || e.is_outcome_unknown()) && failures.is_empty() => {
                 ledger.record(vec![Change::Add(label)], Told::Failed);
                 failures.push(e);
             }
@@ -415,8 +418,9 @@ async fn killed_while_idle<S: Server>(mut server: S, idle: Duration) -> TestResu
 }
 
 /// The network between client and server is cut after a flush, before the
-/// commit: the commit fails as a lost connection, nothing of the session
-/// is in the database, and the next session works.
+/// commit: the commit fails (as a lost connection, or as an unknown outcome:
+/// the client cannot tell that its COMMIT never reached the server), nothing
+/// of the session is in the database, and the next session works.
 async fn a_cut_between_flush_and_commit_commits_nothing<S: Server>(mut server: S) -> TestResult {
     let proxy = FaultProxy::start(server_address::<S>(server.uri())?).await?;
     let uri = through(&proxy, server.uri())?;
@@ -437,7 +441,10 @@ async fn a_cut_between_flush_and_commit_commits_nothing<S: Server>(mut server: S
         .await?
         .err()
         .ok_or("the commit succeeded although its connection was cut")?;
-    assert!(error.is_connection_lost(), "{error:?}");
+    assert!(
+        error.is_connection_lost() || error.is_outcome_unknown(),
+        "{error:?}"
+    );
     drop(s);
     // The server never saw a COMMIT: the transaction is lost.
     ledger.record(labels.into_iter().map(Change::Add).collect(), Told::Failed);
@@ -449,8 +456,9 @@ async fn a_cut_between_flush_and_commit_commits_nothing<S: Server>(mut server: S
 }
 
 /// The connection is cut right after the client sends `COMMIT`, before any
-/// answer: the commit fails as a lost connection (outcome unknown), is not
-/// sent again, and the database holds all of the session's changes or none.
+/// answer: the commit fails as an unknown outcome (never as a plain lost
+/// connection, which would invite a retry), is not sent again, and the
+/// database holds all of the session's changes or none.
 async fn a_cut_during_commit_is_all_or_nothing_and_not_retried<S: Server>(
     mut server: S,
 ) -> TestResult {
@@ -489,7 +497,14 @@ async fn a_cut_during_commit_is_all_or_nothing_and_not_retried<S: Server>(
         1,
         "COMMIT never went through the proxy"
     );
-    assert!(error.is_connection_lost(), "{error:?}");
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(
+        s.pending_len(),
+        0,
+        "the session kept work whose commit may have landed"
+    );
+    // Committing the same session again sends nothing of the cut commit.
+    step("commit again", s.commit()).await??;
     // A retry would need a new connection: the cut one is gone.
     assert_eq!(
         proxy.accepted(),
@@ -535,10 +550,17 @@ async fn a_stalled_network_times_out_instead_of_hanging<S: Server>(mut server: S
         .err()
         .ok_or("the commit succeeded although nothing came back")?;
     let waited = started.elapsed();
-    assert!(
-        matches!(error, aludel::Error::QueryTimeout { after } if after == QUERY_LIMIT),
-        "{error:?}"
-    );
+    // The COMMIT was sent into the stall: its outcome is unknown, and the
+    // timeout is the cause.
+    let timed_out = match &error {
+        aludel::Error::OutcomeUnknown { source } => {
+            source.downcast_ref::<aludel::Error>().is_some_and(
+                |e| matches!(e, aludel::Error::QueryTimeout { after } if *after == QUERY_LIMIT),
+            )
+        }
+        _ => false,
+    };
+    assert!(timed_out, "{error:?}");
     assert!(
         waited >= QUERY_LIMIT && waited < QUERY_LIMIT + Duration::from_secs(1),
         "the commit failed after {waited:?}; the limit is {QUERY_LIMIT:?}"

@@ -114,6 +114,12 @@ impl IdentityMap {
         }
     }
 
+    /// Forgets every row: after a commit whose outcome is unknown, no
+    /// snapshot can be trusted, and merges load their rows again.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Number of rows tracked.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()

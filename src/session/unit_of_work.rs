@@ -24,16 +24,48 @@ pub(crate) struct Slot {
     state: Mutex<SlotState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SlotState {
+    /// The key: the caller's, or the one the database generated (provisional
+    /// until commit, and cleared when the transaction rolls back).
     key: Option<Value>,
-    committed: bool,
+    /// Where the row stands.
+    fate: Fate,
+}
+
+/// Where an added row stands, as far as the session can know.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Not committed (pending, or sent in a transaction still open).
+    #[default]
+    Uncommitted,
+    /// Committed: the COMMIT that carried it returned success.
+    Committed,
+    /// The commit that carried it was cut or lost its reply after sending:
+    /// the row may or may not be in the database. The session no longer
+    /// holds it, so it is never sent again.
+    Unknown,
 }
 
 impl Slot {
     fn lock(&self) -> MutexGuard<'_, SlotState> {
         // A panic while holding this lock cannot leave the state half-written.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The transaction that generated this row's key will not commit.
+    pub(crate) fn forget_key(&self) {
+        self.lock().key = None;
+    }
+
+    /// The commit that carried this row has an unknown outcome: its key,
+    /// if the database generated it, may belong to no row.
+    pub(crate) fn outcome_unknown(&self, generated: bool) {
+        let mut state = self.lock();
+        if generated {
+            state.key = None;
+        }
+        state.fate = Fate::Unknown;
     }
 }
 
@@ -49,15 +81,49 @@ pub struct Added<M> {
 impl<M: Model> Added<M> {
     /// The row's primary key: at once for a key the caller gave; after the
     /// flush or commit that inserted it for a generated key. `None` until
-    /// then, and again if that transaction rolled back.
+    /// then, and again if that transaction rolled back or its commit's
+    /// outcome is unknown.
     pub fn key(&self) -> Option<M::Key> {
         let value = self.slot.lock().key.clone()?;
         M::Key::from_value(value, M::TABLE.key_column().name).ok()
     }
 
-    /// Whether the row has been committed.
+    /// The row's primary key once it is committed: what a handler returns
+    /// after `commit().await?` without unwrapping an `Option`.
+    ///
+    /// # Errors
+    /// [`Error::NotCommitted`] while the row is not committed (before the
+    /// commit, or after a rollback), [`Error::OutcomeUnknown`] when the
+    /// commit that carried it may or may not have landed.
+    pub fn id(&self) -> Result<M::Key> {
+        let state = self.slot.lock().clone();
+        match (state.fate, state.key) {
+            (Fate::Committed, Some(key)) => M::Key::from_value(key, M::TABLE.key_column().name),
+            (Fate::Unknown, _) => Err(Error::OutcomeUnknown {
+                source: format!(
+                    "the commit that carried this `{}` row was cut off after it was sent",
+                    M::TABLE.name
+                )
+                .into(),
+            }),
+            _ => Err(Error::NotCommitted {
+                table: M::TABLE.name.to_owned(),
+            }),
+        }
+    }
+
+    /// Whether the row has been committed: the COMMIT that carried it
+    /// returned success.
     pub fn is_committed(&self) -> bool {
-        self.slot.lock().committed
+        self.slot.lock().fate == Fate::Committed
+    }
+
+    /// Whether the commit that carried the row was cut off (a dropped future,
+    /// a lost connection) after it was sent, so the row may or may not be in
+    /// the database. Such a row is no longer held by the session and is
+    /// never sent again; look in the database before adding it once more.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.slot.lock().fate == Fate::Unknown
     }
 
     /// The row as it was added, with its key filled in when known.
@@ -83,10 +149,13 @@ impl<M> Clone for Added<M> {
 
 impl<M: Model> fmt::Debug for Added<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One lock, released before formatting: the slot's lock is not
+        // re-entrant.
+        let state = self.slot.lock().clone();
         f.debug_struct("Added")
             .field("table", &M::TABLE.name)
-            .field("key", &self.slot.lock().key)
-            .field("committed", &self.is_committed())
+            .field("key", &state.key)
+            .field("fate", &state.fate)
             .finish()
     }
 }
@@ -383,16 +452,38 @@ fn keys_in_insert_order(rows: &[crate::backends::Row]) -> Vec<Value> {
 pub(crate) fn mark_committed(ops: &[Op]) {
     for op in ops {
         if let Op::Insert { slot, .. } | Op::Merge { slot, .. } = op {
-            slot.lock().committed = true;
+            slot.lock().fate = Fate::Committed;
         }
     }
+}
+
+/// Marks the slots of `ops` as carried by a commit whose outcome is unknown.
+pub(crate) fn mark_unknown<'a>(ops: impl IntoIterator<Item = &'a Op>) {
+    for op in ops {
+        match op {
+            Op::Insert { slot, .. } => slot.outcome_unknown(true),
+            Op::Merge { slot, .. } => slot.outcome_unknown(false),
+            Op::Delete { .. } => {}
+        }
+    }
+}
+
+/// The slots of `ops`, to be told about an outcome later without the ops.
+pub(crate) fn slots_of<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<(Arc<Slot>, bool)> {
+    ops.into_iter()
+        .filter_map(|op| match op {
+            Op::Insert { slot, .. } => Some((Arc::clone(slot), true)),
+            Op::Merge { slot, .. } => Some((Arc::clone(slot), false)),
+            Op::Delete { .. } => None,
+        })
+        .collect()
 }
 
 /// Clears generated keys of `ops` whose transaction rolled back.
 pub(crate) fn forget_keys(ops: &[Op]) {
     for op in ops {
         if let Op::Insert { slot, .. } = op {
-            slot.lock().key = None;
+            slot.forget_key();
         }
     }
 }
