@@ -241,6 +241,27 @@ macro_rules! backend_tests {
             )+
         }
     };
+    // The same behaviours on tokio's current-thread runtime, in a module
+    // `current_thread` (cancellation must not depend on a second worker).
+    (@one_current_thread [$($backend:ident),+] $behaviour:ident) => {
+        mod $behaviour {
+            $(
+                #[tokio::test(flavor = "current_thread")]
+                async fn $backend() -> $crate::common::TestResult {
+                    $crate::common::run(
+                        $crate::common::backend_tests!(@backend $backend),
+                        super::super::$behaviour,
+                    )
+                    .await
+                }
+            )+
+        }
+    };
+    (current_thread: $($behaviour:ident),+ $(,)?) => {
+        mod current_thread {
+            $( $crate::common::backend_tests!(@one_current_thread [sqlite_file, sqlite_memory, postgres, mysql] $behaviour); )+
+        }
+    };
     ($backends:tt $($behaviour:ident),+ $(,)?) => {
         $( $crate::common::backend_tests!(@one $backends $behaviour); )+
     };
