@@ -257,6 +257,27 @@ impl Ledger {
         }
     }
 
+    /// A flush or commit was cut after it began (`polls >= 1`): the open
+    /// transaction will be rolled back, or the commit's outcome is unknown,
+    /// so no handle of pending work may still show a key it generated.
+    fn no_stale_keys(&self, what: &str) -> Result<(), String> {
+        for row in &self.rows {
+            let handle = &row.handle;
+            if row.add.fate == Fate::Pending
+                && !handle.is_committed()
+                && !handle.is_outcome_unknown()
+                && let Some(key) = handle.key()
+            {
+                return Err(format!(
+                    "`{}` still shows key {key} after a cut {what}: that key belongs to a \
+                     transaction that will not commit",
+                    row.label
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A rollback was cut.
     fn rollback_cut(&mut self) {
         for op in self.all_ops() {
@@ -448,8 +469,14 @@ async fn sequence(db: &Database, t: &TestDb, seed: u64) -> Result<(), String> {
             5 => {
                 let outcome = cut(polls, s.flush()).await?;
                 ledger.note(format_args!("flush cut at {polls:?}: {outcome:?}"));
-                if let Some(Err(e)) = outcome {
-                    return Err(fail(&ledger, format!("flush failed: {e}")));
+                match outcome {
+                    Some(Err(e)) => return Err(fail(&ledger, format!("flush failed: {e}"))),
+                    None if polls != Some(0) => {
+                        ledger
+                            .no_stale_keys("flush")
+                            .map_err(|e| fail(&ledger, e))?;
+                    }
+                    _ => {}
                 }
             }
             6 | 7 => {
@@ -459,7 +486,14 @@ async fn sequence(db: &Database, t: &TestDb, seed: u64) -> Result<(), String> {
                     Some(Ok(())) => ledger.commit_ok().map_err(|e| fail(&ledger, e))?,
                     Some(Err(e)) if e.is_outcome_unknown() => ledger.commit_cut(),
                     Some(Err(e)) => return Err(fail(&ledger, format!("commit failed: {e}"))),
-                    None => ledger.commit_cut(),
+                    None => {
+                        if polls != Some(0) {
+                            ledger
+                                .no_stale_keys("commit")
+                                .map_err(|e| fail(&ledger, e))?;
+                        }
+                        ledger.commit_cut();
+                    }
                 }
             }
             8 => {
