@@ -169,7 +169,13 @@ impl DatabaseBuilder {
 
     /// The folder that relative SQLite paths resolve against (Flask's
     /// instance folder). It is created, readable by its owner only, when
-    /// the database file is first created in it.
+    /// the database file is first created in it. Without one, relative
+    /// paths resolve against the working directory.
+    ///
+    /// An empty path (an unset environment variable, say) makes
+    /// [`build`](Self::build) fail with [`Error::Config`] naming
+    /// `instance_path` for a SQLite URI, rather than silently meaning the
+    /// working directory.
     pub fn instance_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.instance_path = Some(path.into());
         self
