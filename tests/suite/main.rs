@@ -18,6 +18,7 @@ mod fairness;
 mod isolation;
 mod lookups;
 mod pagination;
+mod pool_lifetime;
 mod pool_timeout;
 mod query_timeout;
 mod results;
