@@ -996,11 +996,17 @@ async fn uri_filename_syntax_in_the_name_opens_a_plain_file_in_the_instance_fold
     for (uri, file) in [
         ("sqlite:///file:../x.db", "file:../x.db"),
         ("sqlite:///file:x.db%3Fmode=ro", "file:x.db?mode=ro"),
-        ("sqlite:///y.db%3Fvfs=memdb%26mode=ro", "y.db?vfs=memdb&mode=ro"),
+        (
+            "sqlite:///y.db%3Fvfs=memdb%26mode=ro",
+            "y.db?vfs=memdb&mode=ro",
+        ),
     ] {
         let count = write_then_count(uri, &instance).await;
         assert!(matches!(count, Ok(1)), "{uri:?}: {count:?}");
-        assert!(instance.join(file).is_file(), "{uri:?}: {file:?} is missing");
+        assert!(
+            instance.join(file).is_file(),
+            "{uri:?}: {file:?} is missing"
+        );
     }
     assert_eq!(entries(root.path()), ["instance"], "a file landed outside");
 }
@@ -1033,7 +1039,10 @@ async fn child_opens_names_relative_to_its_working_directory() {
     // name, not the read-only `inst/...` a URI filename would mean.
     for (uri, file) in [
         ("sqlite:///app.db%3Fmode=ro", "file:inst/app.db?mode=ro"),
-        ("sqlite:///file:../x.db%3Fvfs=memdb", "file:inst/file:../x.db?vfs=memdb"),
+        (
+            "sqlite:///file:../x.db%3Fvfs=memdb",
+            "file:inst/file:../x.db?vfs=memdb",
+        ),
     ] {
         let count = write_then_count(uri, Path::new("file:inst")).await;
         assert!(matches!(count, Ok(1)), "{uri:?}: {count:?}");

@@ -106,7 +106,9 @@ impl DatabaseUri {
                 )
             })?,
         };
-        Ok(SqliteLocation::File(not_a_uri_filename(base.join(relative))))
+        Ok(SqliteLocation::File(not_a_uri_filename(
+            base.join(relative),
+        )))
     }
 }
 
