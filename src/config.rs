@@ -21,13 +21,17 @@ const WAIT_TIMEOUT: &str = "pool_timeout";
 const CREATE_TIMEOUT: &str = "pool_create_timeout";
 const RECYCLE_TIMEOUT: &str = "pool_recycle_timeout";
 const QUERY_TIMEOUT: &str = "query_timeout";
+const MAX_LIFETIME: &str = "pool_max_lifetime";
+const IDLE_TIMEOUT: &str = "pool_idle_timeout";
 
 /// How the connection pool is sized and how long it waits.
 ///
 /// `None` leaves the choice to the pool's defaults. In a URI:
 /// `pool_max_size` (1 to 10 000), `pool_timeout` (waiting for a free
 /// connection; `0` fails at once when none is free), `pool_create_timeout`
-/// and `pool_recycle_timeout` (both greater than zero), and
+/// and `pool_recycle_timeout` (both greater than zero),
+/// `pool_max_lifetime` and `pool_idle_timeout` (both greater than zero;
+/// see [`pool_max_lifetime`](Self::pool_max_lifetime)), and
 /// `query_timeout` (greater than zero; see
 /// [`query_timeout`](Self::query_timeout)). Every duration is at most one
 /// day.
@@ -55,6 +59,26 @@ pub struct PoolOptions {
     /// database takes; set it to bound how long a stalled server or network
     /// can hold a request.
     pub query_timeout: Option<Duration>,
+    /// The longest a connection lives: one opened longer ago than this is
+    /// closed and replaced when it is next checked out, never handed out.
+    /// A connection in use is not cut short; it goes when it comes back
+    /// and is asked for again. `None` (the default): no limit. Set it below
+    /// a server's or proxy's own limit (MySQL's `wait_timeout`, a load
+    /// balancer's idle cut) so the pool retires connections before they
+    /// are cut under a request.
+    ///
+    /// Checked at checkout from deadpool's metrics, at no cost: no timer
+    /// runs, and an idle connection past its time stays open until a
+    /// checkout reaches it.
+    pub pool_max_lifetime: Option<Duration>,
+    /// The longest a connection may go unused: one last checked out longer
+    /// ago than this is closed and replaced when it is next checked out.
+    /// The time counts from the connection's last checkout (deadpool's
+    /// `last_used`), so a connection held for longer than this by one
+    /// session is also replaced at its next checkout. `None` (the
+    /// default): no limit. Checked as
+    /// [`pool_max_lifetime`](Self::pool_max_lifetime) is.
+    pub pool_idle_timeout: Option<Duration>,
 }
 
 impl PoolOptions {
@@ -84,6 +108,14 @@ impl PoolOptions {
                 .option(QUERY_TIMEOUT)
                 .map(|value| parse_positive_duration(QUERY_TIMEOUT, value))
                 .transpose()?,
+            pool_max_lifetime: uri
+                .option(MAX_LIFETIME)
+                .map(|value| parse_positive_duration(MAX_LIFETIME, value))
+                .transpose()?,
+            pool_idle_timeout: uri
+                .option(IDLE_TIMEOUT)
+                .map(|value| parse_positive_duration(IDLE_TIMEOUT, value))
+                .transpose()?,
         };
         for name in [
             MAX_SIZE,
@@ -91,6 +123,8 @@ impl PoolOptions {
             CREATE_TIMEOUT,
             RECYCLE_TIMEOUT,
             QUERY_TIMEOUT,
+            MAX_LIFETIME,
+            IDLE_TIMEOUT,
         ] {
             uri.take_option(name);
         }
@@ -283,7 +317,8 @@ mod tests {
     #[test]
     fn takes_the_pool_options_out() {
         let mut u = uri("sqlite:///a.db?mode=ro&pool_max_size=8&pool_timeout=500ms\
-             &pool_create_timeout=2.5&pool_recycle_timeout=1m&query_timeout=15s");
+             &pool_create_timeout=2.5&pool_recycle_timeout=1m&query_timeout=15s\
+             &pool_max_lifetime=30m&pool_idle_timeout=90s");
         let options = PoolOptions::take_from(&mut u).ok();
         assert_eq!(
             options,
@@ -293,6 +328,8 @@ mod tests {
                 pool_create_timeout: Some(Duration::from_millis(2500)),
                 pool_recycle_timeout: Some(Duration::from_secs(60)),
                 query_timeout: Some(Duration::from_secs(15)),
+                pool_max_lifetime: Some(Duration::from_secs(1800)),
+                pool_idle_timeout: Some(Duration::from_secs(90)),
             })
         );
         assert_eq!(u.options().collect::<Vec<_>>(), [("mode", "ro")]);
@@ -324,6 +361,11 @@ mod tests {
             ("pool_recycle_timeout=100000", "pool_recycle_timeout"),
             ("query_timeout=0", "query_timeout"),
             ("query_timeout=never", "query_timeout"),
+            ("pool_max_lifetime=0", "pool_max_lifetime"),
+            ("pool_max_lifetime=2d", "pool_max_lifetime"),
+            ("pool_max_lifetime=86401", "pool_max_lifetime"),
+            ("pool_idle_timeout=0s", "pool_idle_timeout"),
+            ("pool_idle_timeout=later", "pool_idle_timeout"),
         ];
         for (query, option) in cases {
             let text = format!("postgresql://u:hunter2@h/db?{query}");

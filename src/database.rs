@@ -169,7 +169,13 @@ impl DatabaseBuilder {
 
     /// The folder that relative SQLite paths resolve against (Flask's
     /// instance folder). It is created, readable by its owner only, when
-    /// the database file is first created in it.
+    /// the database file is first created in it. Without one, relative
+    /// paths resolve against the working directory.
+    ///
+    /// An empty path (an unset environment variable, say) makes
+    /// [`build`](Self::build) fail with [`Error::Config`] naming
+    /// `instance_path` for a SQLite URI, rather than silently meaning the
+    /// working directory.
     pub fn instance_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.instance_path = Some(path.into());
         self
@@ -213,6 +219,22 @@ impl DatabaseBuilder {
         self
     }
 
+    /// How long a connection may live before the pool closes and replaces
+    /// it at its next checkout; the URI's `pool_max_lifetime`. Default: no
+    /// limit. See [`PoolOptions::pool_max_lifetime`].
+    pub fn pool_max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.pool.pool_max_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How long a connection may go unused before the pool closes and
+    /// replaces it at its next checkout; the URI's `pool_idle_timeout`.
+    /// Default: no limit. See [`PoolOptions::pool_idle_timeout`].
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.pool_idle_timeout = Some(timeout);
+        self
+    }
+
     /// Parses the URI, picks the backend for its scheme, builds the pool and
     /// opens one connection to prove the database is there.
     pub async fn build(self) -> Result<Database> {
@@ -230,6 +252,18 @@ impl DatabaseBuilder {
             .pool_recycle_timeout
             .or(pool_options.pool_recycle_timeout);
         pool_options.query_timeout = set.query_timeout.or(pool_options.query_timeout);
+        pool_options.pool_max_lifetime = set.pool_max_lifetime.or(pool_options.pool_max_lifetime);
+        pool_options.pool_idle_timeout = set.pool_idle_timeout.or(pool_options.pool_idle_timeout);
+        for (name, value) in [
+            ("pool_max_lifetime", pool_options.pool_max_lifetime),
+            ("pool_idle_timeout", pool_options.pool_idle_timeout),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(Error::Config(format!(
+                    "{name} must be greater than zero (leave it unset for no limit)"
+                )));
+            }
+        }
         if pool_options.pool_max_size == Some(0) {
             return Err(Error::Config(
                 "the pool needs at least one connection".into(),

@@ -15,6 +15,10 @@ use crate::error::{Error, PoolError, Result};
 pub(crate) struct Manager {
     backend: Arc<dyn Backend>,
     query_timeout: Option<Duration>,
+    /// `pool_max_lifetime`: older connections are replaced at checkout.
+    max_lifetime: Option<Duration>,
+    /// `pool_idle_timeout`: connections unused for longer are replaced at checkout.
+    idle_timeout: Option<Duration>,
 }
 
 impl managed::Manager for Manager {
@@ -32,8 +36,26 @@ impl managed::Manager for Manager {
     async fn recycle(
         &self,
         connection: &mut Box<dyn Connection>,
-        _: &Metrics,
+        metrics: &Metrics,
     ) -> RecycleResult<Error> {
+        // An error here makes deadpool drop the connection (closing it) and
+        // try the next one or open a new one, within the same checkout.
+        if self
+            .max_lifetime
+            .is_some_and(|limit| metrics.age() >= limit)
+        {
+            return Err(RecycleError::message(
+                "the connection is older than pool_max_lifetime",
+            ));
+        }
+        if self
+            .idle_timeout
+            .is_some_and(|limit| metrics.last_used() >= limit)
+        {
+            return Err(RecycleError::message(
+                "the connection was unused for longer than pool_idle_timeout",
+            ));
+        }
         if connection.is_broken() {
             return Err(RecycleError::message("the connection is broken"));
         }
@@ -55,6 +77,8 @@ pub(crate) fn build(backend: Arc<dyn Backend>, options: &PoolOptions) -> Result<
     Pool::builder(Manager {
         backend,
         query_timeout: options.query_timeout,
+        max_lifetime: options.pool_max_lifetime,
+        idle_timeout: options.pool_idle_timeout,
     })
     .max_size(options.pool_max_size.unwrap_or(default_size))
     .wait_timeout(Some(options.pool_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT)))

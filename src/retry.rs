@@ -43,10 +43,11 @@ impl RetryPolicy {
 
     /// The wait before run `attempt + 1` (after `attempt` failed runs).
     fn delay(&self, attempt: u32) -> Duration {
-        let bound = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
+        // Past what a `Duration` holds, the bound is `max_delay` anyway.
+        let bound = 1u32
+            .checked_shl(attempt)
+            .and_then(|factor| self.base_delay.checked_mul(factor))
+            .map_or(self.max_delay, |bound| bound.min(self.max_delay));
         let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
         if nanos == 0 {
             return Duration::ZERO;
@@ -121,15 +122,52 @@ impl Database {
 mod tests {
     use super::*;
 
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Checks that the waits after `attempt` failed runs stay under `bound`
+    /// and come near it (full jitter is uniform below the bound, so the
+    /// largest of 200 draws is under half of it with odds of 2^-200).
+    fn assert_bound(policy: &RetryPolicy, attempt: u32, bound: Duration) {
+        let draws: Vec<Duration> = (0..200).map(|_| policy.delay(attempt)).collect();
+        let largest = draws.iter().copied().max().unwrap_or_default();
+        assert!(
+            largest < bound,
+            "attempt {attempt}: {largest:?} is not under {bound:?}"
+        );
+        assert!(
+            largest >= bound / 2,
+            "attempt {attempt}: {largest:?} is far under {bound:?}"
+        );
+    }
+
     #[test]
-    fn delays_stay_under_their_growing_bound() {
+    fn default_delays_double_from_10ms_up_to_1s() {
+        // The bounds the docs promise for the default policy, written out.
+        let bounds = [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000];
         let policy = RetryPolicy::default();
-        for attempt in 0..30 {
-            let bound = policy
-                .base_delay
-                .saturating_mul(1 << attempt.min(20))
-                .min(policy.max_delay);
-            assert!(policy.delay(attempt) < bound.max(Duration::from_nanos(1)));
+        for (attempt, bound) in (0..).zip(bounds) {
+            assert_bound(&policy, attempt, bound * MS);
         }
+        for attempt in [20, 31, 32, 1000, u32::MAX] {
+            assert_bound(&policy, attempt, 1000 * MS);
+        }
+    }
+
+    #[test]
+    fn delays_keep_doubling_until_the_largest_bound() {
+        let policy = RetryPolicy {
+            max_attempts: 50,
+            base_delay: Duration::from_micros(1),
+            max_delay: Duration::from_secs(3600),
+        };
+        // 2^25 µs and 2^31 µs are under an hour; 2^32 µs is not.
+        assert_bound(&policy, 25, Duration::from_micros(33_554_432));
+        assert_bound(&policy, 31, Duration::from_micros(2_147_483_648));
+        assert_bound(&policy, 32, Duration::from_secs(3600));
+        let never = RetryPolicy {
+            base_delay: Duration::ZERO,
+            ..policy
+        };
+        assert_eq!(never.delay(3), Duration::ZERO);
     }
 }

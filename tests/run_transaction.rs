@@ -1,13 +1,24 @@
 //! `Database::run_transaction`: conflicts are retried in a fresh session,
-//! other errors are not, and only the successful run's work is committed.
+//! other errors are not, only the successful run's work is committed, and a
+//! panic in the work reaches the caller with its work rolled back and the
+//! connection clean (on every backend).
 
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
+#[path = "common/mod.rs"]
+// This binary needs the harness's backends and its admin connection.
+#[allow(dead_code, unused_macros, unused_imports)]
+mod common;
+
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use aludel::prelude::*;
 use aludel::{ConstraintKind, RetryPolicy};
+use futures::FutureExt as _;
+
+use common::{TestDb, TestResult, admin, backend_tests};
 
 #[derive(Model, Debug, Clone)]
 #[aludel(table = "retry_ledger")]
@@ -122,4 +133,68 @@ async fn the_last_conflict_is_returned_after_max_attempts() {
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(runs.load(Ordering::SeqCst), 4);
     assert!(labels(&db).await.is_empty());
+}
+
+backend_tests!(a_panic_in_the_work_rolls_back_and_reaches_the_caller);
+
+const PANIC_MESSAGE: &str = "the work panicked half-way";
+
+/// The labels committed, read through `db`'s pool.
+async fn committed_labels(db: &Database) -> Result<Vec<String>, Error> {
+    let mut session = db.session();
+    let entries = session
+        .execute(select::<Entry>().order_by(Entry::LABEL.asc()))
+        .await?
+        .all()
+        .await?;
+    Ok(entries.into_iter().map(|e| e.label).collect())
+}
+
+async fn a_panic_in_the_work_rolls_back_and_reaches_the_caller(t: TestDb) -> TestResult {
+    // One connection: the one the panicking run held is the one reused.
+    let db = t.single_connection(Duration::from_secs(30)).await?;
+    let runs = AtomicU32::new(0);
+    let outcome = AssertUnwindSafe(db.run_transaction::<(), _>(|session| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            session.add(Entry {
+                id: 0,
+                label: "lost".into(),
+            });
+            // Sent: the row is in the open transaction when the panic comes.
+            session.flush().await?;
+            std::panic::panic_any(PANIC_MESSAGE)
+        })
+    }))
+    .catch_unwind()
+    .await;
+    let payload = match outcome {
+        Err(payload) => payload,
+        Ok(result) => return Err(format!("the panic did not reach the caller: {result:?}").into()),
+    };
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&PANIC_MESSAGE));
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "a panic is not retried");
+
+    // Before the connection is used again, the server holds no transaction
+    // for it (on SQLite there is no server to ask).
+    admin::no_open_transactions(&t, Duration::from_secs(20)).await?;
+    if let Some(other) = t.second_database().await? {
+        assert!(committed_labels(&other).await?.is_empty());
+    }
+    // The pool's one connection sees no trace of the work, and works: a
+    // new transaction on it commits only its own row.
+    assert!(committed_labels(&db).await?.is_empty());
+    let mut session = db.session();
+    session.add(Entry {
+        id: 0,
+        label: "after".into(),
+    });
+    session.commit().await?;
+    drop(session);
+    assert_eq!(committed_labels(&db).await?, ["after"]);
+    if let Some(other) = t.second_database().await? {
+        assert_eq!(committed_labels(&other).await?, ["after"]);
+    }
+    admin::no_open_transactions(&t, Duration::from_secs(20)).await?;
+    Ok(())
 }

@@ -96,9 +96,18 @@ const SCANS: &[(&str, &[&str])] = &[
     ("arr[:hi]", &[]),
     ("arr[ :lo : :hi]", &["lo", "hi"]),
     ("x:y 12:30 é:a", &[]),
-    (":a:b", &["a"]),
+    // A name that runs into a single `:` or a `$` is no bind, and no prefix
+    // of it is one either; a `::` after a name is a cast.
+    (":a:b", &[]),
+    (":ab:c", &[]),
+    (":héllo:x", &[]),
+    (":a$b", &[]),
+    (":a$", &[]),
+    (":a:", &[]),
+    ("(:a:b, :c)", &["c"]),
+    (":a::b", &["a"]),
     // Colons not followed by a name start.
-    ("a := 1, : x, :1, :é, :$", &[]),
+    ("a := 1, : x, :1, :$", &[]),
     (":", &[]),
     // Escaped colons.
     (r"\:a", &[]),
@@ -123,6 +132,13 @@ const SCANS: &[(&str, &[&str])] = &[
     // Non-ASCII around binds.
     // A colon right after a non-ASCII character follows a name, as after a letter.
     ("SELECT 'héllo', :a, ünï:b, 😀:c, 😀 :d", &["a", "d"]),
+    // A name takes every non-ASCII character, as a word before a colon does:
+    // the whole name is the bind, never the ASCII prefix of it.
+    (":héllo", &["héllo"]),
+    (":é", &["é"]),
+    ("x = :名前 AND y = :naïve_2", &["名前", "naïve_2"]),
+    (":he\u{301}llo)", &["he\u{301}llo"]),
+    ("(:ünï)", &["ünï"]),
     ("", &[]),
 ];
 
@@ -393,6 +409,46 @@ fn a_value_for_a_quoted_or_commented_name_is_refused() {
             message.contains("`:a`") && message.contains("inside quotes"),
             "{message}"
         );
+    }
+}
+
+#[test]
+fn a_non_ascii_name_is_bound_whole() {
+    for dialect in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MYSQL] {
+        let statement = text("SELECT :héllo, :h")
+            .bind("héllo", "whole")
+            .bind("h", "prefix")
+            .render(dialect)
+            .unwrap_or_else(|e| panic!("{}: {e}", dialect.name()));
+        assert_eq!(
+            statement.params,
+            [Value::Text("whole".into()), Value::Text("prefix".into())],
+            "{}",
+            dialect.name()
+        );
+        // Only the prefix bound: the whole name is missing, and `h` unused.
+        let message = query_error(text("SELECT :héllo").bind("h", 1).render(dialect));
+        assert!(message.contains("`:héllo`"), "{message}");
+    }
+}
+
+#[test]
+fn a_name_followed_by_one_colon_or_a_dollar_binds_nothing() {
+    for sql in ["SELECT :a:b", "SELECT :a$b", "SELECT :ab:c"] {
+        for dialect in [&SqliteDialect as &dyn Dialect, &PostgresDialect, &MYSQL] {
+            // Left as written when nothing is bound...
+            let statement = text(sql)
+                .render(dialect)
+                .unwrap_or_else(|e| panic!("{sql:?} {}: {e}", dialect.name()));
+            assert_eq!(&*statement.sql, sql);
+            assert!(statement.params.is_empty());
+            // ...and a value for its first part is refused, not bound.
+            let message = query_error(text(sql).bind("a", 1).render(dialect));
+            assert!(
+                message.contains("`:a`") && message.contains("single `:`"),
+                "{message}"
+            );
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! Database URIs: what parses and into which parts, what fails and which part
 //! the error names, that no password leaks into errors, `Display` or `Debug`,
 //! the round trip through `to_url_string_with_password`, and where a SQLite
-//! URI points (traversal attempts included).
+//! URI points (traversal attempts included), down to the file SQLite opens:
+//! an empty instance folder is refused, and a name starting with `file:` or
+//! holding `?mode=` / `?vfs=` is a plain file name, never an SQLite URI
+//! filename.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use aludel::Error;
+use aludel::prelude::*;
 use aludel::{DatabaseUri, SqliteLocation};
 
 fn parse(input: &str) -> DatabaseUri {
@@ -907,4 +911,183 @@ fn fuzz_regressions() {
             assert_eq!(parse(&uri.to_url_string_with_password()), uri, "{input:?}");
         }
     }
+}
+
+// ------------------------------------------- SQLite files opened by the builder
+
+#[derive(Model, Debug, Clone)]
+#[aludel(table = "uri_note")]
+struct Note {
+    #[aludel(primary_key)]
+    id: i64,
+    body: String,
+}
+
+/// Builds a database on `uri` in `instance`, writes a row and closes it;
+/// then opens it again and counts the rows. A `?mode=ro` that took effect
+/// fails the write; a `?vfs=memdb` that took effect loses the row.
+async fn write_then_count(uri: &str, instance: &Path) -> Result<u64, Error> {
+    let db = Database::builder()
+        .uri(uri)
+        .instance_path(instance)
+        .build()
+        .await?;
+    db.create_all().await?;
+    let mut session = db.session();
+    session.add(Note {
+        id: 0,
+        body: "kept".into(),
+    });
+    session.commit().await?;
+    drop(session);
+    db.close();
+    drop(db);
+    let again = Database::builder()
+        .uri(uri)
+        .instance_path(instance)
+        .build()
+        .await?;
+    again.session().count(&select::<Note>()).await
+}
+
+/// The names in `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|read| {
+            read.filter_map(|entry| entry.ok())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => panic!("cannot create a temporary folder: {e}"),
+    }
+}
+
+#[test]
+fn an_empty_instance_path_is_refused_by_name() {
+    for uri in ["sqlite:///file:../x.db", "sqlite:///app.db", "sqlite://"] {
+        match parse(uri).sqlite_location(Some(Path::new(""))) {
+            Err(Error::Config(message)) => assert!(message.contains("instance_path"), "{message}"),
+            other => panic!("{uri:?}: expected a configuration error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_relative_location_never_starts_with_file() {
+    let got = parse("sqlite:///app.db").sqlite_location(Some(Path::new("file:inst")));
+    assert!(
+        matches!(&got, Ok(SqliteLocation::File(path)) if path == Path::new("./file:inst/app.db")),
+        "{got:?}"
+    );
+}
+
+#[tokio::test]
+async fn uri_filename_syntax_in_the_name_opens_a_plain_file_in_the_instance_folder() {
+    let root = temp_dir();
+    let instance = root.path().join("instance");
+    for (uri, file) in [
+        ("sqlite:///file:../x.db", "file:../x.db"),
+        ("sqlite:///file:x.db%3Fmode=ro", "file:x.db?mode=ro"),
+        (
+            "sqlite:///y.db%3Fvfs=memdb%26mode=ro",
+            "y.db?vfs=memdb&mode=ro",
+        ),
+    ] {
+        let count = write_then_count(uri, &instance).await;
+        assert!(matches!(count, Ok(1)), "{uri:?}: {count:?}");
+        assert!(
+            instance.join(file).is_file(),
+            "{uri:?}: {file:?} is missing"
+        );
+    }
+    assert_eq!(entries(root.path()), ["instance"], "a file landed outside");
+}
+
+/// Set in the child process [`names_are_never_uri_filenames_relative_to_the_working_directory`]
+/// starts: the folder it runs in.
+const CHILD_DIR: &str = "ALUDEL_URI_TEST_CHILD_DIR";
+
+/// Runs in a child process whose working directory is a fresh folder (the
+/// parent test below), so relative instance folders can be tried without
+/// touching the working directory of this process. Does nothing otherwise.
+#[tokio::test]
+async fn child_opens_names_relative_to_its_working_directory() {
+    if std::env::var_os(CHILD_DIR).is_none() {
+        return;
+    }
+    // With an empty instance folder, SQLite would read this as a URI filename
+    // and create `../escaped.db`.
+    let empty = Database::builder()
+        .uri("sqlite:///file:../escaped.db")
+        .instance_path("")
+        .build()
+        .await;
+    assert!(
+        matches!(&empty, Err(Error::Config(m)) if m.contains("instance_path")),
+        "{empty:?}"
+    );
+    // A relative instance folder starting with `file:`: the file opened is
+    // `file:inst/...` in the working directory, with `?mode=ro` part of its
+    // name, not the read-only `inst/...` a URI filename would mean.
+    for (uri, file) in [
+        ("sqlite:///app.db%3Fmode=ro", "file:inst/app.db?mode=ro"),
+        (
+            "sqlite:///file:../x.db%3Fvfs=memdb",
+            "file:inst/file:../x.db?vfs=memdb",
+        ),
+    ] {
+        let count = write_then_count(uri, Path::new("file:inst")).await;
+        assert!(matches!(count, Ok(1)), "{uri:?}: {count:?}");
+        assert!(Path::new(file).is_file(), "{uri:?}: {file:?} is missing");
+    }
+}
+
+#[test]
+fn names_are_never_uri_filenames_relative_to_the_working_directory() {
+    let root = temp_dir();
+    let work = root.path().join("work");
+    if let Err(e) = std::fs::create_dir(&work) {
+        panic!("cannot create {}: {e}", work.display());
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => panic!("cannot find the test binary: {e}"),
+    };
+    let output = Command::new(exe)
+        .args([
+            "child_opens_names_relative_to_its_working_directory",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, &work)
+        .current_dir(&work)
+        .stdin(Stdio::null())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => panic!("cannot run the child test: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "the child failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The child really ran its test, rather than filtering it out.
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(entries(root.path()), ["work"], "a file landed outside");
+    assert_eq!(entries(&work), ["file:inst"]);
 }

@@ -3,7 +3,9 @@
 //!
 //! Checks that nothing panics; that the binds `placeholders_for` finds are
 //! exactly those a deliberately simple reference finds (below: first mark
-//! which bytes are code, then look for `:name` among them); and that
+//! which bytes are code, then look for `:name` among them, a name taking
+//! non-ASCII characters whole and binding nothing when it runs into `$` or a
+//! single `:`); and that
 //! rendering with every name bound either fails with the error the
 //! reference predicts, or gives back the text outside the binds byte for
 //! byte, each bind replaced by the dialect's placeholder, in order, with the
@@ -267,8 +269,10 @@ impl Reference {
 
         // Pass 2: binds, escaped colons and positional parameters among the
         // code bytes.
-        let name_start = |c: u8| c.is_ascii_alphabetic() || c == b'_';
-        let name_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        // Names take non-ASCII characters whole; `$` continues an SQL name
+        // but not a bind name.
+        let name_start = |c: u8| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80;
+        let name_byte = |c: u8| ident(c) && c != b'$';
         let mut i = 0;
         while i < b.len() {
             if !code[i] {
@@ -299,7 +303,12 @@ impl Reference {
                     while at(end).is_some_and(name_byte) {
                         end += 1;
                     }
-                    reference.binds.push((i, end));
+                    // Running into `$` or a lone `:` makes it no bind at all.
+                    let glued = at(end) == Some(b'$')
+                        || (at(end) == Some(b':') && at(end + 1) != Some(b':'));
+                    if !glued {
+                        reference.binds.push((i, end));
+                    }
                     i = end;
                 }
                 _ => i += 1,

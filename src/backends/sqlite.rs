@@ -37,7 +37,7 @@ use crate::backends::{
 use crate::error::{BoxError, ConstraintKind, Error, Result};
 use crate::sql::Statement;
 use crate::sql::{Dialect, SqliteDialect};
-use crate::uri::{DatabaseUri, SqliteLocation};
+use crate::uri::{DatabaseUri, SqliteLocation, not_a_uri_filename};
 use crate::value::{Value, normalized_decimal, temporal};
 
 mod thread;
@@ -74,6 +74,10 @@ pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dy
     let target = match uri.sqlite_location(context.instance_path.as_deref())? {
         SqliteLocation::Memory => Target::Temporary(TemporaryDatabase::new()?),
         SqliteLocation::File(path) => {
+            // The bundled SQLite reads a name starting with `file:` as a URI
+            // filename (with `..`, `?mode=`, `?vfs=`) whatever the open
+            // flags say; a path from a URI must never be one.
+            let path = not_a_uri_filename(path);
             prepare_file(&path, mode)?;
             Target::File(path)
         }

@@ -63,9 +63,17 @@ pub fn text(sql: impl Into<String>) -> Text {
 /// | `# ...` | the end of the line | MySQL only |
 /// | `/* ... */` | the matching `*/` | nested, as PostgreSQL nests them |
 ///
-/// Outside them, a bind is a `:` followed by a name, `[A-Za-z_][A-Za-z0-9_]*`,
-/// which ends at the first byte that cannot continue it. A colon is **not** a
-/// bind, and stays in the SQL as it is, when:
+/// Outside them, a bind is a `:` followed by a name: a letter, `_` or any
+/// non-ASCII character, then any run of letters, digits, `_` and non-ASCII
+/// characters. That is how PostgreSQL, MySQL and SQLite read an unquoted
+/// name, and the same set of characters that, before a colon, makes it part
+/// of a word (below). So `:héllo` binds `héllo` and `:名前` binds `名前`;
+/// a name never stops part-way through a word. (SQLAlchemy's `\w+` is
+/// narrower: it ends `:he\u{301}llo` before the combining accent.) A
+/// non-ASCII character glued to a name, punctuation included (`:a，`),
+/// belongs to the name; the render then fails naming the bind with no value
+/// rather than binding a shorter one. A colon is **not** a bind, and stays
+/// in the SQL as it is, when:
 ///
 /// - it directly follows a letter, digit, `_`, non-ASCII character, another
 ///   `:` or a `[`. So `x::int` (a PostgreSQL cast; `:id::int` is a bind followed
@@ -73,6 +81,14 @@ pub fn text(sql: impl Into<String>) -> Text {
 ///   `12:30` are left alone. To bind a slice bound, put a space before it:
 ///   `arr[ :lo : :hi]`;
 /// - no name start follows it (`:=`, `: x`, `:1`);
+/// - its name runs straight into a single `:` or a `$`, which SQL would read
+///   as more of the same word: `:a:b` and `:a$b` are not binds at all, and no
+///   prefix of them (`:a`) is bound either. SQLAlchemy also refuses a name
+///   followed by a single colon (its `(?!:)`), though its regular expression
+///   then backtracks and binds `:a` in `:ab:c`; here `:ab:c` stays text. A
+///   name followed by `::` is a bind before a cast, as above. A value given
+///   for such a name is refused as unused, so the mistake cannot pass
+///   silently;
 /// - a backslash precedes it: `\:` is an escaped colon, written out as a
 ///   plain `:` with the backslash removed (as in SQLAlchemy), so `\:name` is
 ///   the literal text `:name`.
@@ -249,7 +265,8 @@ impl Text {
         if !unused.is_empty() {
             let mut message = format!(
                 "a value is bound to {}, which the text() SQL does not use as a bind \
-                 (a `:name` inside quotes or a comment is not a bind)",
+                 (a `:name` inside quotes or a comment, or followed by a single `:` or a `$`, \
+                 is not a bind)",
                 name_list(unused.iter().copied())
             );
             if unused.iter().any(|name| name.starts_with(':')) {

@@ -115,16 +115,29 @@ pub(crate) fn scan<'a>(
                         while bytes.get(end).copied().is_some_and(is_name_byte) {
                             end += 1;
                         }
-                        let placeholder = Placeholder {
-                            // ASCII from the colon to `end`: a valid slice.
-                            name: &sql[i + 1..end],
-                            start: i,
-                            end,
+                        // SQL would read on past a `$` or a single `:` as
+                        // part of the same word; binding the name before it
+                        // would bind a prefix of what the author wrote.
+                        let continues = match bytes.get(end) {
+                            Some(b'$') => true,
+                            Some(b':') => bytes.get(end + 1) != Some(&b':'),
+                            _ => false,
                         };
-                        if on(Event::Bind(placeholder)).is_break() {
-                            return;
+                        if continues {
+                            Ok(end)
+                        } else {
+                            let placeholder = Placeholder {
+                                // The name ends before an ASCII byte or at
+                                // the end of the text: a character boundary.
+                                name: &sql[i + 1..end],
+                                start: i,
+                                end,
+                            };
+                            if on(Event::Bind(placeholder)).is_break() {
+                                return;
+                            }
+                            Ok(end)
                         }
-                        Ok(end)
                     }
                     _ => Ok(i + 1),
                 }
@@ -278,12 +291,18 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
+/// The first byte of a bind name: a letter, `_`, or a byte of a non-ASCII
+/// character (PostgreSQL's `ident_start`, which SQLite and MySQL match).
 fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
 }
 
+/// A byte that continues a bind name: the bytes that continue an unquoted
+/// name in SQL, except `$`. Every byte of a non-ASCII character counts, so a
+/// name never ends inside one, and a name ends exactly where a word before a
+/// colon would.
 fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    is_word_byte(b)
 }
 
 fn is_tag_start(b: u8) -> bool {

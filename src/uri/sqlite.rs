@@ -29,8 +29,20 @@ impl DatabaseUri {
     /// filesystem is not touched (only the working directory is read, when
     /// needed).
     ///
+    /// An empty `instance` (`Some("")`, as an unset environment variable
+    /// gives) is refused rather than read as the working directory: a
+    /// configuration that names an instance folder and gets none is a
+    /// mistake to report, not a folder to guess.
+    ///
+    /// A relative file path never starts with `file:`: one that would
+    /// (under a relative instance folder named `file:data`, say) starts
+    /// with `./` instead, because
+    /// SQLite reads a name beginning with `file:` as a URI filename, with
+    /// its own `..`, `?mode=` and `?vfs=`. The file is the same one.
+    ///
     /// # Errors
     ///
+    /// [`Error::Config`] naming `instance_path` when `instance` is empty.
     /// [`Error::Uri`] naming `path` when a relative path would leave its
     /// folder (`../x.db`, `a/../../x.db`), when the relative part decodes to
     /// an absolute or drive path (`sqlite:///%2Fetc%2Fpasswd`), when it names
@@ -38,6 +50,14 @@ impl DatabaseUri {
     /// read; naming `host`, `port`, `username` or `password` when the URI has
     /// a host other than `localhost`, a port or credentials.
     pub fn sqlite_location(&self, instance: Option<&Path>) -> Result<SqliteLocation> {
+        if instance.is_some_and(|folder| folder.as_os_str().is_empty()) {
+            return Err(Error::Config(
+                "instance_path is empty (an unset environment variable?); give the folder \
+                 relative SQLite paths resolve against, or leave instance_path out to use the \
+                 working directory"
+                    .into(),
+            ));
+        }
         if let Some(host) = self.host()
             && !host.eq_ignore_ascii_case("localhost")
         {
@@ -86,7 +106,27 @@ impl DatabaseUri {
                 )
             })?,
         };
-        Ok(SqliteLocation::File(base.join(relative)))
+        Ok(SqliteLocation::File(not_a_uri_filename(
+            base.join(relative),
+        )))
+    }
+}
+
+/// `path`, made to start with `./` when it would start with `file:`.
+///
+/// The bundled SQLite is built with `SQLITE_USE_URI`, so it reads a name
+/// starting with `file:` as a URI filename whatever the open flags say;
+/// `./file:x.db` is the same file, read as a plain name.
+pub(crate) fn not_a_uri_filename(path: PathBuf) -> PathBuf {
+    let starts_with_file = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .get(..5)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"file:"));
+    if starts_with_file {
+        Path::new(".").join(path)
+    } else {
+        path
     }
 }
 

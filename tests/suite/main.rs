@@ -19,6 +19,7 @@ mod isolation;
 mod lookups;
 mod model_check;
 mod pagination;
+mod pool_lifetime;
 mod pool_timeout;
 mod query_timeout;
 mod results;
