@@ -7,6 +7,7 @@ mod common;
 mod models;
 
 mod cancellation;
+mod connect_errors;
 #[cfg(all(
     feature = "chrono",
     feature = "uuid",
