@@ -16,6 +16,7 @@ mod connect_errors;
 ))]
 mod extra_types;
 mod fairness;
+mod idle_sessions;
 mod isolation;
 mod lock_timeouts;
 mod lookups;
