@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aludel::prelude::*;
 
-use common::{Backend, BoxError, TestDb, TestResult, backend_tests};
+use common::{BoxError, TestDb, TestResult, backend_tests};
 
 /// The password every test puts in its URIs, and its percent-encoded form.
 const SECRET: &str = "Sup3r@Secret-pw";
@@ -147,7 +147,7 @@ impl PasswordUser {
         let scratch = t.server().ok_or("not a server backend")?;
         match t.backend() {
             #[cfg(feature = "mysql")]
-            Backend::Mysql => {
+            common::Backend::Mysql => {
                 use mysql_async::prelude::Queryable as _;
                 let user = format!("aludel_pw_{}", std::process::id());
                 let mut admin =
