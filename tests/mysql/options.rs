@@ -91,8 +91,51 @@ pub(crate) async fn the_password_is_never_shown(t: MyDb) -> TestResult {
     let mut uri: DatabaseUri = with_password(&t.uri).parse()?;
     let backend = aludel::backends::mysql::factory(&mut uri, &BackendContext::default())?;
     check(format!("{backend:?}"));
-    let db = Database::connect(&t.uri).await?;
-    check(format!("{db:?}"));
+    // A database that logged in with the password: a user of the test's
+    // own (the shared server's root has none), dropped afterwards.
+    let user = format!("aludel_pw_{}", std::process::id());
+    let mut admin = t.admin().await?;
+    for host in ["%", "localhost"] {
+        // Account statements take no parameters; the password is a constant.
+        admin
+            .query_drop(format!(
+                "CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{SECRET}'"
+            ))
+            .await?;
+        admin
+            .query_drop(format!("GRANT ALL ON `{}`.* TO '{user}'@'{host}'", t.name))
+            .await?;
+    }
+    let logged_in = match t.uri.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.split_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{user}:{encoded}@{rest}")
+        }
+        None => return Err("the test URI is not a URL".into()),
+    };
+    let shown = match Database::connect(&logged_in).await {
+        Ok(db) => {
+            let mut s = db.session();
+            let who = s
+                .execute_text(text("SELECT CURRENT_USER() AS who"))
+                .await?
+                .one()
+                .await?
+                .try_get::<String>("who")?;
+            drop(s);
+            Ok((format!("{db:?}"), who))
+        }
+        Err(e) => Err(e),
+    };
+    for host in ["%", "localhost"] {
+        admin
+            .query_drop(format!("DROP USER IF EXISTS '{user}'@'{host}'"))
+            .await?;
+    }
+    admin.disconnect().await?;
+    let (shown, who) = shown?;
+    assert!(who.starts_with(&user), "logged in as {who}, not {user}");
+    check(shown);
     Ok(())
 }
 

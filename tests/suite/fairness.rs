@@ -3,6 +3,8 @@
 //! order, so every task gets its turn every second, and no wait is far
 //! longer than the typical one.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aludel::prelude::*;
@@ -26,8 +28,13 @@ async fn waiters_are_served_in_turn(t: TestDb) -> TestResult {
         )
         .await?;
     let started = Instant::now();
+    // Results held at once, and the most ever held: each owns a connection,
+    // so the pool's bound caps them.
+    let holding = Arc::new(AtomicUsize::new(0));
+    let most_held = Arc::new(AtomicUsize::new(0));
     let tasks = (0..TASKS).map(|_| {
         let db = db.clone();
+        let (holding, most_held) = (Arc::clone(&holding), Arc::clone(&most_held));
         tokio::spawn(async move {
             let mut waits = Vec::new();
             while started.elapsed() < RUN {
@@ -35,7 +42,10 @@ async fn waiters_are_served_in_turn(t: TestDb) -> TestResult {
                 // The result owns its pooled connection until dropped.
                 let held = db.execute(select::<User>().limit(1)).await?;
                 waits.push(asked.elapsed());
+                let now = holding.fetch_add(1, Ordering::SeqCst) + 1;
+                most_held.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(HOLD).await;
+                holding.fetch_sub(1, Ordering::SeqCst);
                 drop(held);
             }
             Ok::<_, aludel::Error>(waits)
@@ -67,7 +77,13 @@ async fn waiters_are_served_in_turn(t: TestDb) -> TestResult {
         p99 < mean * 10,
         "p99 wait {p99:?} against a mean of {mean:?}"
     );
-    let status = db.pool_status();
-    assert!(status.size <= POOL, "{status:?}");
+    // 64 tasks wanted a connection at once: the pool lent all of its
+    // connections, and never more.
+    let most_held = most_held.load(Ordering::SeqCst);
+    assert_eq!(
+        most_held, POOL,
+        "{most_held} connections were held at once from a pool of {POOL}"
+    );
+    assert_eq!(db.pool_status().max_size, POOL);
     Ok(())
 }

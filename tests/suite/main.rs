@@ -7,6 +7,7 @@ mod common;
 mod models;
 
 mod cancellation;
+mod connect_errors;
 #[cfg(all(
     feature = "chrono",
     feature = "uuid",
@@ -15,7 +16,9 @@ mod cancellation;
 ))]
 mod extra_types;
 mod fairness;
+mod idle_sessions;
 mod isolation;
+mod lock_timeouts;
 mod lookups;
 mod model_check;
 mod pagination;
@@ -31,6 +34,7 @@ mod select_filters;
 mod session_drop;
 mod sqlite_concurrency;
 mod sqlite_memory;
+mod sqlite_memory_writers;
 mod streaming;
 mod text_queries;
 mod types_roundtrip;

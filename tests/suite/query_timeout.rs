@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aludel::prelude::*;
 
-use crate::common::{Backend, TestDb, TestResult, backend_tests};
+use crate::common::{Backend, BoxError, TestDb, TestResult, backend_tests};
 use crate::models::User;
 
 backend_tests!(
@@ -45,8 +45,46 @@ async fn times_out<T: std::fmt::Debug>(
     Ok(())
 }
 
+/// Something that tells one connection from another: the server's id of
+/// it, or on SQLite whether it holds the TEMP table [`mark_connection`]
+/// made (a new connection has none).
+async fn connection_identity(db: &Database, backend: Backend) -> Result<i64, BoxError> {
+    let sql = match backend {
+        Backend::SqliteFile | Backend::SqliteMemory => {
+            "SELECT COUNT(*) AS id FROM sqlite_temp_master WHERE name = 'connection_marker'"
+        }
+        Backend::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT) AS id",
+        Backend::Mysql => "SELECT CAST(CONNECTION_ID() AS SIGNED) AS id",
+    };
+    let row = db.session().execute_text(text(sql)).await?.one().await?;
+    Ok(row.try_get::<i64>("id")?)
+}
+
+/// On SQLite, leaves a TEMP table on the (only) connection, which lives
+/// and dies with it; the servers have ids of their own.
+async fn mark_connection(db: &Database, backend: Backend) -> TestResult {
+    if matches!(backend, Backend::SqliteFile | Backend::SqliteMemory) {
+        let mut s = db.session();
+        s.execute_text(text("CREATE TEMP TABLE connection_marker (x INTEGER)"))
+            .await?;
+        s.commit().await?;
+    }
+    Ok(())
+}
+
 async fn a_slow_statement_times_out(t: TestDb) -> TestResult {
-    let db = limited(&t).await?;
+    // One connection: the call after the timeout gets the pool's only one,
+    // which must be a new one.
+    let db = t
+        .create_all(t.builder().query_timeout(LIMIT).pool_max_size(1))
+        .await?;
+    mark_connection(&db, t.backend()).await?;
+    let before = connection_identity(&db, t.backend()).await?;
+    assert_eq!(
+        before,
+        connection_identity(&db, t.backend()).await?,
+        "a pool of one lent two different connections"
+    );
     let slow = match t.backend() {
         // Endless, and a write: if the interrupt did not stop it, it would
         // hold SQLite's write lock for good and the commit below would fail.
@@ -104,8 +142,12 @@ async fn a_slow_statement_times_out(t: TestDb) -> TestResult {
         .await
         .map_err(|_| "the commit after a timeout waited for a lock")??;
     assert_eq!(db.session().count(&select::<User>()).await?, 1);
-    let status = db.pool_status();
-    assert!(status.available <= status.size, "{status:?}");
+    // The connection that timed out was discarded, not lent again.
+    let after = connection_identity(&db, t.backend()).await?;
+    assert_ne!(
+        before, after,
+        "the connection whose call timed out was lent again"
+    );
     Ok(())
 }
 
