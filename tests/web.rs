@@ -326,7 +326,11 @@ async fn session_extractor_holds_no_connection(test: TestDb) -> TestResult {
     let router = Router::new()
         .route(
             "/idle",
-            get(|session: Session| async move { format!("{}", session.in_transaction()) }),
+            get(|session: Session, State(db): State<Database>| async move {
+                // Asked while the handler holds its session.
+                let available = db.pool_status().available;
+                format!("{} {available}", session.in_transaction())
+            }),
         )
         .route(
             "/user/{id}",
@@ -335,6 +339,10 @@ async fn session_extractor_holds_no_connection(test: TestDb) -> TestResult {
             }),
         )
         .with_state(Custom { db: db.clone() });
+
+    // Extracting a session takes nothing from the pool.
+    let idle = get_page(&router, "/idle").await?;
+    assert_eq!((idle.status, idle.body.as_str()), (StatusCode::OK, "false 1"));
 
     // Another session holds the only connection, inside a transaction.
     let mut holder = db.session();
@@ -346,10 +354,7 @@ async fn session_extractor_holds_no_connection(test: TestDb) -> TestResult {
     holder.flush().await?;
     assert!(holder.in_transaction());
 
-    // Extracting a session takes nothing from the pool...
-    let idle = get_page(&router, "/idle").await?;
-    assert_eq!((idle.status, idle.body.as_str()), (StatusCode::OK, "false"));
-    // ...a query does, and waits for the pool's timeout: 503, retry soon.
+    // A query waits for the pool's timeout: 503, retry soon.
     let busy = get_page(&router, &format!("/user/{}", ids[0])).await?;
     assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.body);
     assert_eq!(busy.retry_after.as_deref(), Some("1"));
