@@ -228,7 +228,11 @@ async fn journey(client: &Client, base: &str, step: &mut &'static str) -> Result
     link.click().await?;
     let email = element(client, "dd#email").await?.text().await?;
     same(&email, "ada@example.com", "the email on the user's page")?;
-    same(client.current_url().await?.path(), &user_path, "the page the link opened")?;
+    same(
+        client.current_url().await?.path(),
+        &user_path,
+        "the page the link opened",
+    )?;
 
     *step = "try a duplicate username";
     client.goto(&format!("{base}/users/create")).await?;
@@ -239,7 +243,11 @@ async fn journey(client: &Client, base: &str, step: &mut &'static str) -> Result
     element(client, "button#create").await?.click().await?;
     let error = element(client, "#error").await?.text().await?;
     same(&error, "That username is already taken.", "the form error")?;
-    same(client.current_url().await?.path(), "/users/create", "the page after a refused form")?;
+    same(
+        client.current_url().await?.path(),
+        "/users/create",
+        "the page after a refused form",
+    )?;
 
     *step = "delete the user";
     client.goto(&format!("{base}{user_path}")).await?;
@@ -248,7 +256,11 @@ async fn journey(client: &Client, base: &str, step: &mut &'static str) -> Result
 
     *step = "see the list without the user";
     element(client, "#empty").await?;
-    same(client.current_url().await?.path(), "/users", "the page after deleting")?;
+    same(
+        client.current_url().await?.path(),
+        "/users",
+        "the page after deleting",
+    )?;
     let links = client.find_all(Locator::Css("#users a")).await?;
     if !links.is_empty() {
         return Err(format!("{} users left in the list", links.len()).into());
@@ -289,12 +301,10 @@ async fn create_list_show_duplicate_delete_in_chromium() -> Result<(), BoxError>
     let client = open_browser(&driver_url, profile.path()).await?;
 
     let mut step = "start";
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(240),
-        journey(&client, &base, &mut step),
-    )
-    .await
-    .unwrap_or_else(|_| Err("the journey took longer than 240 s".into()));
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(240), journey(&client, &base, &mut step))
+            .await
+            .unwrap_or_else(|_| Err("the journey took longer than 240 s".into()));
     if let Err(e) = outcome {
         let evidence = keep_evidence(&client, step).await;
         let _ = client.close().await;

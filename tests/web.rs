@@ -148,7 +148,10 @@ async fn create_form_renders(test: TestDb) -> TestResult {
     let router = app::router(test.database().await?);
     let page = get_page(&router, "/users/create").await?;
     assert_eq!(page.status, StatusCode::OK);
-    position(&page.body, "<form method=\"post\" action=\"/users/create\">")?;
+    position(
+        &page.body,
+        "<form method=\"post\" action=\"/users/create\">",
+    )?;
     position(&page.body, "name=\"username\"")?;
     position(&page.body, "name=\"email\"")?;
     Ok(())
@@ -181,7 +184,12 @@ async fn create_redirects_to_the_new_user(test: TestDb) -> TestResult {
 
 async fn create_with_empty_email_stores_null(test: TestDb) -> TestResult {
     let db = test.database().await?;
-    let created = post_form(&app::router(db.clone()), "/users/create", "username=bo&email=").await?;
+    let created = post_form(
+        &app::router(db.clone()),
+        "/users/create",
+        "username=bo&email=",
+    )
+    .await?;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let mut session = db.session();
     let user = session
@@ -196,8 +204,18 @@ async fn create_duplicate_username_is_form_error(test: TestDb) -> TestResult {
     let router = app::router(db.clone());
     let first = post_form(&router, "/users/create", "username=ada&email=").await?;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
-    let again = post_form(&router, "/users/create", "username=ada&email=second%40x.org").await?;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    let again = post_form(
+        &router,
+        "/users/create",
+        "username=ada&email=second%40x.org",
+    )
+    .await?;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
     position(&again.body, "That username is already taken.")?;
     // The form comes back filled in, so the user can fix one field.
     position(&again.body, "value=\"second@x.org\"")?;
@@ -210,12 +228,22 @@ async fn create_missing_username_is_form_error(test: TestDb) -> TestResult {
     let router = app::router(db.clone());
     for form in ["email=x%40y.org", "username=&email=", "username=%20%20"] {
         let page = post_form(&router, "/users/create", form).await?;
-        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{form}: {}",
+            page.body
+        );
         position(&page.body, "A username is required.")?;
     }
     let long = "x".repeat(app::MAX_USERNAME + 1);
     let page = post_form(&router, "/users/create", &format!("username={long}")).await?;
-    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
     position(&page.body, "at most 80 characters")?;
     let mut session = db.session();
     assert_eq!(session.count(&select::<User>()).await?, 0);
@@ -253,7 +281,11 @@ async fn delete_confirms_then_deletes(test: TestDb) -> TestResult {
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert_eq!(deleted.location.as_deref(), Some("/users"));
     assert_eq!(count_named(&db, "linus").await?, 0);
-    assert_eq!(count_named(&db, "ken").await?, 1, "only that user is deleted");
+    assert_eq!(
+        count_named(&db, "ken").await?,
+        1,
+        "only that user is deleted"
+    );
 
     let list = get_page(&router, "/users").await?;
     assert!(!list.body.contains(">linus<"), "{}", list.body);
@@ -342,7 +374,10 @@ async fn session_extractor_holds_no_connection(test: TestDb) -> TestResult {
 
     // Extracting a session takes nothing from the pool.
     let idle = get_page(&router, "/idle").await?;
-    assert_eq!((idle.status, idle.body.as_str()), (StatusCode::OK, "false 1"));
+    assert_eq!(
+        (idle.status, idle.body.as_str()),
+        (StatusCode::OK, "false 1")
+    );
 
     // Another session holds the only connection, inside a transaction.
     let mut holder = db.session();
@@ -356,7 +391,12 @@ async fn session_extractor_holds_no_connection(test: TestDb) -> TestResult {
 
     // A query waits for the pool's timeout: 503, retry soon.
     let busy = get_page(&router, &format!("/user/{}", ids[0])).await?;
-    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.body);
+    assert_eq!(
+        busy.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        busy.body
+    );
     assert_eq!(busy.retry_after.as_deref(), Some("1"));
 
     holder.rollback().await?;
@@ -370,9 +410,11 @@ async fn not_found_answers_404(test: TestDb) -> TestResult {
     let router = Router::new()
         .route(
             "/user/{id}",
-            get(|State(db): State<Database>, Path(id): Path<i64>| async move {
-                db.get_or_404::<User>(id).await.map(|u| u.username)
-            }),
+            get(
+                |State(db): State<Database>, Path(id): Path<i64>| async move {
+                    db.get_or_404::<User>(id).await.map(|u| u.username)
+                },
+            ),
         )
         .with_state(db);
     let page = get_page(&router, "/user/987654321").await?;
@@ -417,14 +459,22 @@ async fn closed_pool_answers_503(test: TestDb) -> TestResult {
         .route(
             "/count",
             get(|mut session: Session| async move {
-                session.count(&select::<User>()).await.map(|n| n.to_string())
+                session
+                    .count(&select::<User>())
+                    .await
+                    .map(|n| n.to_string())
             }),
         )
         .with_state(db.clone());
     assert_eq!(get_page(&router, "/count").await?.body, "0");
     db.close();
     let page = get_page(&router, "/count").await?;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
     assert_eq!(page.retry_after.as_deref(), Some("1"));
     Ok(())
 }
@@ -495,7 +545,12 @@ async fn sqlite_busy_answers_503() -> TestResult {
         )
         .with_state(open("100ms").await?);
     let page = get_page(&router, "/add").await?;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
     assert_eq!(page.retry_after.as_deref(), Some("1"));
     holder.rollback().await?;
     Ok(())
@@ -556,10 +611,22 @@ async fn every_error_kind_maps_to_its_status() -> TestResult {
         (E::not_found("user", &leak), StatusCode::NOT_FOUND),
         (constraint(ConstraintKind::Unique), StatusCode::CONFLICT),
         (constraint(ConstraintKind::ForeignKey), StatusCode::CONFLICT),
-        (constraint(ConstraintKind::NotNull), StatusCode::INTERNAL_SERVER_ERROR),
-        (constraint(ConstraintKind::Check), StatusCode::INTERNAL_SERVER_ERROR),
-        (E::Pool(PoolError::WaitTimeout), StatusCode::SERVICE_UNAVAILABLE),
-        (E::Pool(PoolError::CreateTimeout), StatusCode::SERVICE_UNAVAILABLE),
+        (
+            constraint(ConstraintKind::NotNull),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (
+            constraint(ConstraintKind::Check),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (
+            E::Pool(PoolError::WaitTimeout),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            E::Pool(PoolError::CreateTimeout),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
         (E::Pool(PoolError::Closed), StatusCode::SERVICE_UNAVAILABLE),
         (
             E::Connect {

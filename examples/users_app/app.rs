@@ -229,7 +229,11 @@ async fn user_detail(
     Path(id): Path<String>,
 ) -> aludel::Result<Response> {
     let user = app.db.get_or_404::<User>(parse_id(&id)?).await?;
-    Ok(app.render(StatusCode::OK, "detail.html", context! { user => Serde(&user) }))
+    Ok(app.render(
+        StatusCode::OK,
+        "detail.html",
+        context! { user => Serde(&user) },
+    ))
 }
 
 async fn delete_confirm(
@@ -238,7 +242,11 @@ async fn delete_confirm(
     Path(id): Path<String>,
 ) -> aludel::Result<Response> {
     let user = session.get_or_404::<User>(parse_id(&id)?).await?;
-    Ok(app.render(StatusCode::OK, "delete.html", context! { user => Serde(&user) }))
+    Ok(app.render(
+        StatusCode::OK,
+        "delete.html",
+        context! { user => Serde(&user) },
+    ))
 }
 
 async fn user_delete(mut session: Session, Path(id): Path<String>) -> aludel::Result<Redirect> {
