@@ -91,6 +91,17 @@ impl Database {
         result
     }
 
+    /// The row of `M` with primary key `key`, or [`Error::NotFound`] naming
+    /// the table and key (a 404 with the `axum` feature): Flask-SQLAlchemy's
+    /// `db.get_or_404`, for a handler that reads one row and needs no
+    /// session of its own.
+    ///
+    /// One round trip on a connection checked out for the lookup alone and
+    /// given back before this returns. Fails as [`Session::get`] does.
+    pub async fn get_or_404<M: Model>(&self, key: M::Key) -> Result<M> {
+        self.session().get_or_404::<M>(key).await
+    }
+
     /// Runs `select` on a connection of its own and returns the result,
     /// unread. The result owns that connection (it is `'static`), so a
     /// handler can return its stream as a response body; the connection goes
