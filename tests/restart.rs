@@ -20,8 +20,9 @@
 //!   the server.
 //!
 //! A machine without the server's programs skips the test with one
-//! `skipped:` line: a private server is optional, even where
-//! `ALUDEL_REQUIRE_SERVERS` is set. Run it with
+//! `skipped:` line; where `ALUDEL_REQUIRE_SERVERS` is set (CI, after
+//! `scripts/test-servers` installed the programs) that is a failure naming
+//! the missing program. Run it with
 //! `cargo test --all-features --test restart`.
 
 #![cfg(any(feature = "postgres", feature = "mysql"))]
@@ -746,7 +747,14 @@ async fn run<S: PrivateServer>() -> TestResult {
     let server = match step("start the private server", S::launch()).await?? {
         Ok(server) => server,
         Err(reason) => {
-            println!("skipped: no private {} server: {reason}", S::NAME);
+            let missing = format!("no private {} server: {reason}", S::NAME);
+            if std::env::var_os("ALUDEL_REQUIRE_SERVERS").is_some() {
+                return Err(format!(
+                    "{missing}, and ALUDEL_REQUIRE_SERVERS is set (scripts/test-servers installs it)"
+                )
+                .into());
+            }
+            println!("skipped: {missing}");
             return Ok(());
         }
     };
