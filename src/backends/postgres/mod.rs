@@ -31,7 +31,7 @@
 //!   `numeric::text` gives (every digit, and the value's scale), `json`
 //!   and `jsonb` as their text, `uuid` as its 16 bytes. Other types
 //!   (`interval`, `timetz`, arrays, ...) need a cast in SQL, e.g. `::text`.
-//! - **Schema changes.** [`Backend::schema_changed`](crate::backends::Backend::schema_changed) bumps a generation
+//! - **Schema changes.** [`Backend::schema_changed`] bumps a generation
 //!   counter shared by every connection of the backend; a connection whose
 //!   cache is older drops it before its next statement. A statement the
 //!   server no longer accepts (SQLSTATE `26000`, or `0A000` from
