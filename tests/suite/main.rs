@@ -3,6 +3,8 @@
 //! what it guards.
 
 #[path = "../common/mod.rs"]
+// The memory helpers serve tests/streaming_memory.rs and tests/soak.rs.
+#[allow(dead_code)]
 mod common;
 mod models;
 

@@ -124,3 +124,21 @@ pub(crate) fn flipped<T: Clone>(option: &Option<T>, value: &T) -> Option<T> {
         None => Some(value.clone()),
     }
 }
+
+/// Adds `rows` rows with a payload of `payload_len` bytes each, in one commit.
+pub(crate) async fn insert_stream_rows(
+    db: &Database,
+    rows: i64,
+    payload_len: usize,
+) -> Result<(), Error> {
+    let filler = "x".repeat(payload_len.saturating_sub(9));
+    let mut s = db.session();
+    for seq in 0..rows {
+        s.add(StreamRow {
+            id: 0,
+            seq,
+            payload: format!("{seq:08}-{filler}"),
+        });
+    }
+    s.commit().await
+}

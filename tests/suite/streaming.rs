@@ -1,119 +1,26 @@
-//! Streams: 100,000 rows with flat memory (and on MySQL a query still
-//! running on the server while the first rows are read), a stream dropped
-//! early stops its query and frees its connection, and `Database::execute`
-//! results are `'static + Send`.
+//! Streams: a stream dropped early stops its query and frees its
+//! connection, and `Database::execute` results are `'static + Send`. (That
+//! memory stays flat is measured in `tests/streaming_memory.rs`, a process
+//! of its own.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aludel::QueryResult;
 use aludel::prelude::*;
 
-use crate::common::admin::{self, Admin};
-use crate::common::{
-    Backend, MemoryGrowth, TestDb, TestResult, backend_tests, memory_heavy, read_slowly,
-};
-use crate::models::StreamRow;
+use crate::common::admin;
+use crate::common::{TestDb, TestResult, backend_tests};
+use crate::models::{StreamRow, insert_stream_rows};
 
 backend_tests!(
-    streaming_100k_rows_keeps_memory_flat,
     dropped_stream_frees_its_connection,
     database_execute_result_is_static_and_send,
 );
 
-/// Adds `rows` rows with a payload of `payload_len` bytes each, in one commit.
-async fn insert_rows(db: &Database, rows: i64, payload_len: usize) -> Result<(), Error> {
-    let filler = "x".repeat(payload_len.saturating_sub(9));
-    let mut s = db.session();
-    for seq in 0..rows {
-        s.add(StreamRow {
-            id: 0,
-            seq,
-            payload: format!("{seq:08}-{filler}"),
-        });
-    }
-    s.commit().await
-}
-
-const BIG: i64 = 100_000;
-const PAYLOAD: usize = 512;
-/// Holding every row would cost at least their payloads, about 49 MiB; a
-/// quarter of that (12 MiB, rounded down) is a generous margin for
-/// allocator noise and other tests.
-const MAX_GROWTH: u64 = 12 << 20;
-
-async fn streaming_100k_rows_keeps_memory_flat(t: TestDb) -> TestResult {
-    let _alone = memory_heavy().await;
-    let db = t.database().await?;
-    let started = Instant::now();
-    insert_rows(&db, BIG, PAYLOAD).await?;
-    let inserted = started.elapsed();
-
-    // The insert's garbage is freed by now, but the allocator keeps much of
-    // it, and a stream that held its rows would reuse some. Calibrated by
-    // breaking the stream on purpose: reading every row before handing any
-    // over, or an unbounded channel, grew 20 to 40 MiB over this baseline;
-    // the real stream grows by nothing.
-    let mut memory = MemoryGrowth::start()?;
-    let started = Instant::now();
-    let mut s = db.session();
-    let mut stream = s
-        .scalars(select::<StreamRow>().order_by(StreamRow::ID.asc()))
-        .await?;
-    let mut seq_sum = 0;
-    let mut count: i64 = 0;
-    for _ in 0..10 {
-        let row = stream.try_next().await?.ok_or("the stream ended early")?;
-        assert_eq!(row.payload.len(), PAYLOAD);
-        assert_eq!(row.seq, count, "rows out of order");
-        count += 1;
-        seq_sum += row.seq;
-    }
-    if t.backend() == Backend::Mysql {
-        // 50 MB cannot all be in flight: MySQL's query is still sending.
-        // (PostgreSQL fetches through a portal in portions: between
-        // portions its connection is idle, so there is nothing to see.)
-        let mut server = Admin::for_test(&t).await?.ok_or("no server")?;
-        let running = server.running_statements().await?;
-        assert_eq!(
-            running, 1,
-            "the query should still be running after 10 rows"
-        );
-    }
-    // A slow reader: the database side must wait for it, not read ahead.
-    let pause = Duration::from_millis(500);
-    let mut next_seq = count;
-    count += i64::try_from(
-        read_slowly(stream, pause, &mut memory, |row: StreamRow| {
-            assert_eq!(row.payload.len(), PAYLOAD);
-            assert_eq!(row.seq, next_seq, "rows out of order");
-            next_seq += 1;
-            seq_sum += row.seq;
-        })
-        .await?,
-    )?;
-    let growth = memory.growth();
-    println!(
-        "{:?}: inserted {BIG} rows in {inserted:?}, streamed them in {:?}; resident {} MiB, grew {} KiB while streaming",
-        t.backend(),
-        started.elapsed(),
-        memory.baseline() >> 20,
-        growth >> 10,
-    );
-    assert_eq!(count, BIG);
-    assert_eq!(seq_sum, BIG * (BIG - 1) / 2, "every row exactly once");
-    assert!(
-        growth < MAX_GROWTH,
-        "resident memory grew by {} MiB while streaming {BIG} rows (limit {} MiB): the stream holds its rows",
-        growth >> 20,
-        MAX_GROWTH >> 20
-    );
-    Ok(())
-}
-
 async fn dropped_stream_frees_its_connection(t: TestDb) -> TestResult {
     const ROWS: i64 = 10_000;
     let db = t.single_connection(Duration::from_secs(2)).await?;
-    insert_rows(&db, ROWS, 16).await?;
+    insert_stream_rows(&db, ROWS, 16).await?;
     let by_seq = || select::<StreamRow>().order_by(StreamRow::SEQ.asc());
 
     // A result that owns the pool's only connection, dropped after 10
@@ -172,7 +79,7 @@ fn assert_static_send<T: Send + 'static>(_: &T) {}
 
 async fn database_execute_result_is_static_and_send(t: TestDb) -> TestResult {
     let db = t.database().await?;
-    insert_rows(&db, 1_000, 16).await?;
+    insert_stream_rows(&db, 1_000, 16).await?;
     let by_seq = || select::<StreamRow>().order_by(StreamRow::SEQ.asc());
 
     // A stream handed to another task half-read.
