@@ -6,7 +6,8 @@
 //! there.
 //!
 //! `ALUDEL_MODEL_CHECK_SEQUENCES` sets how many sequences each backend runs
-//! (default 12), `ALUDEL_MODEL_CHECK_SEED` the first seed (default: from the
+//! (default 12), or `ALUDEL_MODEL_CHECK_SECS` for how long it keeps running
+//! new ones; `ALUDEL_MODEL_CHECK_SEED` sets the first seed (default: from the
 //! clock). A failure names the seed and the steps that led to it; run again
 //! with that seed and one sequence to replay it.
 
@@ -573,12 +574,25 @@ async fn random_cut_calls_keep_the_ledger_true(t: TestDb) -> TestResult {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_nanos() as u64,
     };
+    let until = match std::env::var("ALUDEL_MODEL_CHECK_SECS") {
+        Ok(secs) => Some(std::time::Instant::now() + Duration::from_secs(secs.parse()?)),
+        Err(_) => None,
+    };
     let db = t.create_all(t.builder().pool_max_size(4)).await?;
-    for seed in first..first.saturating_add(sequences) {
+    let mut ran: u64 = 0;
+    for seed in first.. {
+        let more = match until {
+            Some(until) => std::time::Instant::now() < until,
+            None => ran < sequences,
+        };
+        if !more {
+            break;
+        }
         sequence(&db, &t, seed).await.map_err(BoxError::from)?;
+        ran += 1;
     }
     println!(
-        "{:?}: {sequences} sequences from seed {first} kept the ledger",
+        "{:?}: {ran} sequences from seed {first} kept the ledger",
         t.backend()
     );
     Ok(())
