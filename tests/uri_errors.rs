@@ -896,21 +896,28 @@ fn a_relative_instance_folder_stays_relative() {
     );
 }
 
-// -------------------------------------------------- regressions found by fuzzing
+// ------------------------------------------------------- the fuzz corpus
 
-/// Inputs the fuzz target once failed on; each must parse or fail cleanly,
-/// round-trip when it parses, and never panic in `sqlite_location`.
-const FUZZ_REGRESSIONS: &[&str] = &[];
-
+/// Every input of the `uri` fuzz target's committed corpus (the seeds and
+/// whatever fuzzing kept, crash inputs included once minimized into it): each
+/// must parse or fail cleanly, round-trip when it parses, and never panic in
+/// `sqlite_location`. Checked in the ordinary test run, not only under
+/// cargo-fuzz.
 #[test]
-fn fuzz_regressions() {
-    for input in FUZZ_REGRESSIONS {
-        if let Ok(uri) = DatabaseUri::parse(input) {
+fn fuzz_corpus_replays() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/uri");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&corpus).expect("the uri fuzz corpus") {
+        let bytes = std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file");
+        let input = String::from_utf8_lossy(&bytes);
+        if let Ok(uri) = DatabaseUri::parse(&input) {
             let _ = uri.sqlite_location(Some(Path::new(INSTANCE)));
             let _ = uri.sqlite_location(None);
             assert_eq!(parse(&uri.to_url_string_with_password()), uri, "{input:?}");
         }
+        checked += 1;
     }
+    assert!(checked > 0, "the corpus in {} is empty", corpus.display());
 }
 
 // ------------------------------------------- SQLite files opened by the builder
