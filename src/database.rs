@@ -169,6 +169,8 @@ pub struct DatabaseBuilder {
     uri: Option<String>,
     instance_path: Option<PathBuf>,
     pool: PoolOptions,
+    /// Options set with [`DatabaseBuilder::option`], in order.
+    options: Vec<(String, String)>,
 }
 
 impl DatabaseBuilder {
@@ -221,6 +223,16 @@ impl DatabaseBuilder {
         self
     }
 
+    /// Sets the URI option `name` to `value`, as if the URI carried
+    /// `?name=value` (winning over the URI's own value): any option a URI
+    /// takes, for the pool or for the backend (`synchronous`, `journal_mode`,
+    /// `statement_cache_size`, ...), with the same name, parsed and checked
+    /// the same way when [`build`](Self::build) runs.
+    pub fn option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.push((name.into(), value.into()));
+        self
+    }
+
     /// How long one call to the database may wait for its answer before
     /// failing with [`Error::QueryTimeout`] and discarding the connection;
     /// the URI's `query_timeout`. Default: no limit. See
@@ -253,6 +265,9 @@ impl DatabaseBuilder {
             .uri
             .ok_or_else(|| Error::Config("no database URI given; call `.uri(...)`".into()))?;
         let mut uri = DatabaseUri::parse(&raw)?;
+        for (name, value) in &self.options {
+            uri.set_option(name, value);
+        }
         let mut pool_options = PoolOptions::take_from(&mut uri)?;
         let set = self.pool;
         pool_options.pool_max_size = set.pool_max_size.or(pool_options.pool_max_size);
@@ -311,6 +326,15 @@ impl fmt::Debug for DatabaseBuilder {
             .field("scheme", &scheme)
             .field("instance_path", &self.instance_path)
             .field("pool", &self.pool)
+            // Names only: a value may be a secret.
+            .field(
+                "options",
+                &self
+                    .options
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

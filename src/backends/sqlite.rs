@@ -23,7 +23,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -40,13 +40,13 @@ use crate::sql::{Dialect, SqliteDialect};
 use crate::uri::{DatabaseUri, SqliteLocation, not_a_uri_filename};
 use crate::value::{Value, normalized_decimal, temporal};
 
+mod options;
 mod thread;
 
+use options::{Mode, OPTIONS, Options};
 use thread::{ConnectionThread, Gone};
 
 const NAME: &str = "sqlite";
-const OPTIONS: &[&str] = &["mode", "busy_timeout"];
-const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rows per batch handed from the SQLite thread to a stream.
 const STREAM_BATCH: usize = 256;
 /// Batches in flight between the SQLite thread and a stream.
@@ -55,21 +55,7 @@ static DIALECT: SqliteDialect = SqliteDialect;
 
 /// Builds the SQLite backend from a `sqlite://` URI. Registered for the `sqlite` scheme.
 pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dyn Backend>> {
-    let busy_timeout = match uri.take_option("busy_timeout") {
-        Some(value) => crate::config::parse_duration("busy_timeout", &value)?,
-        None => DEFAULT_BUSY_TIMEOUT,
-    };
-    let mode = match uri.take_option("mode").as_deref() {
-        None | Some("rwc") => Mode::Create,
-        Some("rw") => Mode::ReadWrite,
-        Some("ro") => Mode::ReadOnly,
-        Some(other) => {
-            return Err(Error::uri(
-                "option \"mode\"",
-                format!("unknown mode {other:?}; expected ro, rw or rwc"),
-            ));
-        }
-    };
+    let options = Options::take_from(uri)?;
     uri.reject_unknown_options(NAME, OPTIONS)?;
     let target = match uri.sqlite_location(context.instance_path.as_deref())? {
         SqliteLocation::Memory => Target::Temporary(TemporaryDatabase::new()?),
@@ -78,22 +64,11 @@ pub fn factory(uri: &mut DatabaseUri, context: &BackendContext) -> Result<Arc<dy
             // filename (with `..`, `?mode=`, `?vfs=`) whatever the open
             // flags say; a path from a URI must never be one.
             let path = not_a_uri_filename(path);
-            prepare_file(&path, mode)?;
+            prepare_file(&path, options.mode)?;
             Target::File(path)
         }
     };
-    Ok(Arc::new(SqliteBackend {
-        target,
-        mode,
-        busy_timeout,
-    }))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    ReadOnly,
-    ReadWrite,
-    Create,
+    Ok(Arc::new(SqliteBackend { target, options }))
 }
 
 #[derive(Debug)]
@@ -190,8 +165,7 @@ fn restrict_sidecars(path: &Path) {
 #[derive(Debug)]
 pub struct SqliteBackend {
     target: Target,
-    mode: Mode,
-    busy_timeout: Duration,
+    options: Options,
 }
 
 #[async_trait]
@@ -207,7 +181,7 @@ impl Backend for SqliteBackend {
     async fn connect(&self) -> Result<Box<dyn Connection>> {
         let (path, mode, temporary) = match &self.target {
             Target::Temporary(db) => (db.path.clone(), Mode::Create, true),
-            Target::File(path) => (path.clone(), self.mode, false),
+            Target::File(path) => (path.clone(), self.options.mode, false),
         };
         let access = match mode {
             Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -221,21 +195,20 @@ impl Backend for SqliteBackend {
             state: Arc::new(State::default()),
             interrupt: None,
         };
-        let busy_timeout = self.busy_timeout;
-        let wal = mode != Mode::ReadOnly;
+        let busy_timeout = self.options.busy_timeout;
+        let wal = self.options.uses_wal(temporary);
+        let pragmas = self.options.pragmas(temporary);
         let interrupt = connection
             .call(move |conn| {
                 // The busy timeout first: switching to WAL needs a lock that
                 // another connection may hold for a moment.
                 conn.busy_timeout(busy_timeout)?;
-                if wal {
-                    let _mode: String =
-                        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-                }
-                conn.execute_batch("PRAGMA foreign_keys = ON")?;
-                if temporary {
-                    // Gone with the process anyway: no point waiting for the disk.
-                    conn.execute_batch("PRAGMA synchronous = OFF")?;
+                for pragma in &pragmas {
+                    // Some pragmas answer with a row (journal_mode, mmap_size):
+                    // read and drop it.
+                    let mut statement = conn.prepare(pragma)?;
+                    let mut rows = statement.query([])?;
+                    while rows.next()?.is_some() {}
                 }
                 conn.set_prepared_statement_cache_capacity(64);
                 Ok(conn.get_interrupt_handle())

@@ -291,6 +291,15 @@ impl DatabaseUri {
         Some(self.options.remove(index).1)
     }
 
+    /// Sets option `name` to `value`, replacing the URI's own value if it
+    /// has one: what [`DatabaseBuilder::option`](crate::DatabaseBuilder::option) does.
+    pub fn set_option(&mut self, name: &str, value: &str) {
+        match self.options.iter_mut().find(|(key, _)| key == name) {
+            Some((_, old)) => *old = value.to_owned(),
+            None => self.options.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
     /// Fails on the first option left whose name is not in `known`.
     ///
     /// # Errors

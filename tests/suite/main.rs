@@ -37,6 +37,7 @@ mod session_drop;
 mod sqlite_concurrency;
 mod sqlite_memory;
 mod sqlite_memory_writers;
+mod sqlite_pragmas;
 mod streaming;
 mod text_queries;
 mod types_roundtrip;
