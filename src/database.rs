@@ -113,6 +113,38 @@ impl Database {
         Ok(QueryResult::new(rows, Some(connection), None))
     }
 
+    /// Runs a hand-written statement ([`text`](crate::text)) on a connection
+    /// of its own, outside any transaction: each statement commits by itself
+    /// (autocommit). For what cannot run inside a transaction, or should not
+    /// wait for a session's commit: `VACUUM`, `PRAGMA optimize`, `CREATE
+    /// INDEX CONCURRENTLY`, `ANALYZE`, maintenance `SET`s.
+    ///
+    /// A query (a statement starting with `SELECT`, `VALUES`, `TABLE`,
+    /// `SHOW` or `EXPLAIN`) streams its rows lazily and owns its connection
+    /// until it is read or dropped (`'static`). Any other statement runs at
+    /// once; [`Rows::rows_affected`](crate::Rows::rows_affected) tells how
+    /// many rows it changed. A setting changed this way applies to that one
+    /// pooled connection only; set per-connection options through the URI.
+    ///
+    /// # Errors
+    /// A bind error before anything is sent (see [`Text`](crate::Text)), a
+    /// pool timeout, or the database's error.
+    pub async fn execute_text(&self, text: crate::Text) -> Result<crate::Rows<'static>> {
+        let statement = text.render(self.dialect())?;
+        let mut connection = self.engine.checkout().await?;
+        if text.is_query() {
+            let rows = connection.stream(statement);
+            return Ok(crate::Rows::streamed(rows, Some(connection)));
+        }
+        let outcome = connection
+            .run(vec![statement])
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        Ok(crate::Rows::done(outcome.rows, outcome.rows_affected))
+    }
+
     /// Closes the pool: sessions that hold a connection finish their work,
     /// new checkouts fail with a pool-closed error.
     pub fn close(&self) {

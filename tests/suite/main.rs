@@ -8,6 +8,7 @@
 mod common;
 mod models;
 
+mod autocommit;
 mod cancellation;
 mod connect_errors;
 #[cfg(all(
