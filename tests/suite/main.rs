@@ -28,6 +28,7 @@ mod select_filters;
 mod session_drop;
 mod sqlite_concurrency;
 mod sqlite_memory;
+mod stream_drop;
 mod streaming;
 mod text_queries;
 mod types_roundtrip;
