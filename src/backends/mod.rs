@@ -21,8 +21,10 @@
 //! - **Streams own nothing they borrow.** [`Connection::stream`] returns a
 //!   `'static` stream; the caller promises not to use the connection again
 //!   until the stream has ended or been dropped. A stream dropped half-way
-//!   must leave the connection usable for the next call (the backend drains or
-//!   cancels what is left), and nothing may run before the stream is first polled.
+//!   must leave the connection usable for the next call, and should stop the
+//!   query without reading the rest (the built-in backends close a cursor or
+//!   kill the query, keeping the session's transaction); nothing may run
+//!   before the stream is first polled.
 //! - **Generated keys without `RETURNING`.** When the dialect says it has no
 //!   `RETURNING`, a statement with [`Statement::returns_generated_key`] set is
 //!   a single-row INSERT; its [`Outcome::rows`] must hold one row whose first

@@ -39,6 +39,7 @@ mod sqlite_concurrency;
 mod sqlite_memory;
 mod sqlite_memory_writers;
 mod sqlite_pragmas;
+mod stream_drop;
 mod streaming;
 mod text_queries;
 mod types_roundtrip;

@@ -194,10 +194,31 @@ pub(super) fn kill_query(opts: mysql_async::Opts, id: u32) -> Interrupter {
     Arc::new(move || {
         let opts = opts.clone();
         spawn_interrupt(async move {
-            if let Ok(mut admin) = Conn::new(opts).await {
-                let _ = admin.query_drop(format!("KILL QUERY {id}")).await;
-                let _ = admin.disconnect().await;
-            }
+            let _ = kill_query_now(opts, id).await;
         });
     })
+}
+
+/// Sends `KILL QUERY id` on a new connection opened with `opts`, and waits
+/// for its answer: once it is back, the server has marked the statement
+/// running on `id` (if any) to stop. Costs a connect and a round trip; the
+/// new connection is closed in the background.
+///
+/// # Errors
+///
+/// The driver's error when the connection cannot be opened or the server
+/// refuses the kill (a user without the right to kill it).
+pub(super) async fn kill_query_now(
+    opts: mysql_async::Opts,
+    id: u32,
+) -> Result<(), mysql_async::Error> {
+    let mut admin = Conn::new(opts).await?;
+    // The id is the server's number for the connection, not a user's value.
+    let killed = admin.query_drop(format!("KILL QUERY {id}")).await;
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        drop(runtime.spawn(async move {
+            let _ = admin.disconnect().await;
+        }));
+    }
+    killed
 }

@@ -25,7 +25,7 @@ use crate::sql::Statement;
 use super::NAME;
 use super::classify::leaves_session_state;
 use super::errors::map_error;
-use super::stream::{collect, pump};
+use super::stream::{KillTarget, collect, pump};
 
 #[derive(Clone)]
 pub(super) struct Handle {
@@ -263,8 +263,8 @@ impl Inner {
     }
 
     /// Runs one query, with its parameters already bound, and sends its rows
-    /// to `sender` in batches; returns how many were sent. Stops pulling when
-    /// the receiver is gone.
+    /// to `sender` in batches; returns how many were sent. When the receiver
+    /// is gone with rows still to come, kills the query (see `stream.rs`).
     pub(super) async fn stream(
         &mut self,
         statement: &Statement,
@@ -273,13 +273,17 @@ impl Inner {
     ) -> Result<u64> {
         self.note_session_state(&statement.sql);
         let sql = &*statement.sql;
+        let target = KillTarget {
+            opts: self.conn.opts().clone(),
+            id: self.conn.id(),
+        };
         if statement.params.is_empty() {
             let result = self
                 .conn
                 .query_iter(sql)
                 .await
                 .map_err(|e| map_error(e, Some(sql)))?;
-            return pump(result, sql, sender).await;
+            return pump(result, sql, sender, target).await;
         }
         let prepared = self
             .prepared(&statement.sql, statement.params.len())
@@ -290,7 +294,7 @@ impl Inner {
             .await
             .map_err(|e| map_error(e, Some(sql)));
         let sent = match result {
-            Ok(result) => pump(result, sql, sender).await,
+            Ok(result) => pump(result, sql, sender, target).await,
             Err(e) => Err(e),
         };
         let released = self.release(prepared).await;

@@ -89,13 +89,13 @@
 //! `OwnedMutexGuard`), reads rows as the server sends them and hands them
 //! over in small batches through a bounded channel. The task is spawned on
 //! the stream's first poll, so nothing is sent before. When the stream is
-//! dropped the channel closes, the task stops pulling, reads what is left of
-//! the result and drops it (MySQL has no way to stop a result half-way
-//! short of killing the query; a server left unread would stall on the
-//! socket and drop the connection after `net_write_timeout`), and releases
-//! the lock: the next call waits for that and finds the connection clean.
-//! Dropping a stream of millions of rows early therefore costs reading them;
-//! put a `limit` on queries that are read only in part.
+//! dropped with rows still coming, the task reads a few more (a short result
+//! simply ends), then stops the query with `KILL QUERY` on a connection of
+//! its own and waits for that answer before reading what was already in
+//! flight, so the kill can never reach the next statement; it then releases
+//! the lock and the next call finds the connection clean. A killed `SELECT`
+//! leaves the session's transaction open. Dropping a stream of millions of
+//! rows costs milliseconds, not reading them.
 //!
 //! Every call marks the connection busy while it talks to the server; a call
 //! whose future is dropped half-way leaves the mark, and the connection is

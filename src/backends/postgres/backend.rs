@@ -128,6 +128,7 @@ impl Backend for PostgresBackend {
                 generation,
                 opened: Instant::now(),
                 last_answer: AtomicU64::new(0),
+                ends: Default::default(),
             }),
             pending_rollback: None,
             interrupter,

@@ -1,6 +1,8 @@
 //! [`PostgresConnection`]: the [`Connection`] the pool lends, a thin layer
 //! over the [`Shared`] state that also keeps a `ROLLBACK` written by
-//! `start_rollback` (from a dropped session) until its answer is read.
+//! `start_rollback` (from a dropped session) until its answer is read. Every
+//! call first reads the answers still due (`settle`), among them what ended
+//! a dropped stream's cursor.
 
 use std::fmt;
 use std::sync::Arc;
@@ -125,8 +127,11 @@ impl Connection for PostgresConnection {
 }
 
 impl PostgresConnection {
-    /// Waits for the answer to a `ROLLBACK` written by `start_rollback`.
+    /// Reads the answers still due on the connection, in the order their
+    /// requests were written: what ended streams' cursors, then a
+    /// `ROLLBACK` written by `start_rollback`.
     async fn settle(&mut self) -> Result<()> {
+        self.shared.settle_ends().await?;
         match self.pending_rollback.take() {
             Some(rollback) => settle_rollback(&self.shared, rollback).await,
             None => Ok(()),

@@ -60,10 +60,15 @@
 //!   dropped session) writes `ROLLBACK` at once, before anything a later user
 //!   could send, and `reset` then waits for its answer instead of sending
 //!   another.
-//! - **Streams** use `query_raw`: rows come off the socket as the stream is
-//!   polled (tokio-postgres reads no further while a row waits). A stream
-//!   dropped half-way leaves tokio-postgres discarding the rest of the result
-//!   in the background; the next statement on the connection waits for that.
+//! - **Streams** of `SELECT`, `VALUES` and `TABLE` read through a server-side
+//!   cursor (`DECLARE ... NO SCROLL CURSOR`, then `FETCH` in portions of 256
+//!   rows, doubling up to 8,192): inside the session's transaction the cursor
+//!   lives in it; outside one the stream opens its own (`BEGIN`, `DECLARE` and
+//!   the first `FETCH` in one round trip) and commits it at the end. A stream
+//!   dropped half-way sends `CLOSE` (or `COMMIT`) at once without reading the
+//!   rest, and the next call reads that answer first; the session's
+//!   transaction survives. Other queries (`WITH`, `SHOW`, ...) use
+//!   `query_raw`, and a drop discards the rest of their result.
 //! - **TLS** (feature `tls`): rustls with the *ring* provider, asked for
 //!   with PostgreSQL's `SSLRequest` as libpq does. A mode that requires TLS
 //!   never falls back to plaintext; `allow` and `prefer` fall back only when

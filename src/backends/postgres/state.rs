@@ -7,6 +7,8 @@
 //! `plan.rs`, pipelined execution and transactions in `pipeline.rs`,
 //! streams in `stream.rs`.
 
+use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -57,6 +59,35 @@ pub(super) struct Shared {
     pub(super) opened: Instant,
     /// Microseconds after `opened` of the last answer from the server.
     pub(super) last_answer: AtomicU64,
+    /// What ended a stream's cursor, still to be answered; see `stream.rs`.
+    pub(super) ends: StreamEnds,
+}
+
+/// The statements that ended streams' cursors (`CLOSE`, or the `COMMIT` of a
+/// transaction a stream opened for itself), written at once when a stream
+/// ended or was dropped, in the order written; the next call on the
+/// connection reads their answers before anything else
+/// ([`Shared::settle_ends`](Shared::settle_ends)).
+#[derive(Default)]
+pub(super) struct StreamEnds(pub(super) Mutex<VecDeque<StreamEnd>>);
+
+/// One statement that ended a stream's cursor, and its answer to come.
+pub(super) struct StreamEnd {
+    /// The answer; it holds no reference to the connection.
+    pub(super) reply: Pin<Box<tokio_postgres::SimpleQueryStream>>,
+    pub(super) kind: EndKind,
+}
+
+/// What a [`StreamEnd`]'s answer settles.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum EndKind {
+    /// The `COMMIT` of the transaction a stream opened outside the
+    /// session's: once answered, no transaction is open.
+    Commit,
+    /// The `CLOSE` of a cursor in the session's transaction: once it
+    /// succeeds, everything the stream sent did (`op` as
+    /// [`Shared::begin_op`] returned it); if it fails, the transaction is aborted.
+    Close { op: bool },
 }
 
 /// Why a statement failed: the driver's error, kept whole for its SQLSTATE, or aludel's own.
