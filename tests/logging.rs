@@ -74,6 +74,8 @@ fn log() -> Log {
         let writer = log.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
+            // Plain text: the checks read `field=value`, not escape codes.
+            .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
         // Only this function installs one, once.
