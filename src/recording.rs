@@ -188,8 +188,15 @@ impl SessionLog {
                 transact: matches!(sent, Sent::Transact(_)),
             }
         });
+        let reads = match sent {
+            Sent::Statements(statements) | Sent::Transact(statements) => {
+                statements.iter().map(|s| is_read(&s.sql)).collect()
+            }
+            Sent::Command(_) => Vec::new(),
+        };
         Probe(Some(Watch {
             span,
+            reads,
             started: Instant::now(),
             location,
             sink,
@@ -247,6 +254,9 @@ pub(crate) struct Probe(Option<Watch>);
 #[derive(Debug)]
 struct Watch {
     span: tracing::Span,
+    /// Per statement sent: whether it only reads (its rows are what it
+    /// returned; a write's are what it changed).
+    reads: Vec<bool>,
     started: Instant,
     location: &'static Location<'static>,
     sink: Option<Sink>,
@@ -278,11 +288,17 @@ impl Probe {
         if let Some(watch) = self.0.as_mut() {
             match result {
                 Ok(outcomes) => {
+                    let reads = std::mem::take(&mut watch.reads);
+                    let rows = |i: usize| {
+                        outcomes
+                            .get(i)
+                            .map_or(0, |o| rows_of(o, reads.get(i).copied().unwrap_or(false)))
+                    };
                     if !watch.span.is_disabled() {
-                        let rows: u64 = outcomes.iter().map(rows_of).sum();
-                        watch.span.record("db.response.returned_rows", rows);
+                        let total: u64 = (0..outcomes.len()).map(rows).sum();
+                        watch.span.record("db.response.returned_rows", total);
                     }
-                    watch.done(true, |i| outcomes.get(i).map_or(0, rows_of));
+                    watch.done(true, rows);
                 }
                 Err(e) => watch.failed(e),
             }
@@ -395,12 +411,23 @@ impl Drop for Watched {
     }
 }
 
-fn rows_of(outcome: &Outcome) -> u64 {
-    if outcome.rows.is_empty() {
-        outcome.rows_affected
-    } else {
+/// A statement's rows: those it returned, or for a write that returned
+/// none, those it changed (a read's "changed" count is whatever the
+/// connection last reported: SQLite's is the previous write's).
+fn rows_of(outcome: &Outcome, read: bool) -> u64 {
+    if read || !outcome.rows.is_empty() {
         u64::try_from(outcome.rows.len()).unwrap_or(u64::MAX)
+    } else {
+        outcome.rows_affected
     }
+}
+
+/// Whether `sql` only reads, by its first keyword.
+fn is_read(sql: &str) -> bool {
+    let keyword = first_keyword(sql);
+    ["SELECT", "VALUES", "TABLE", "SHOW", "EXPLAIN", "WITH"]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k))
 }
 
 /// A short name for the kind of `error`, for OpenTelemetry's `error.type`.
