@@ -43,12 +43,9 @@ async fn records_statements_in_order_with_rows_and_caller_location(t: TestDb) ->
     let get_line = line!() + 1;
     let found = s.get::<User>(1_000_000).await?;
     assert_eq!(found, None);
+    let query = select::<User>().filter(User::USERNAME.ne(SECRET));
     let select_line = line!() + 1;
-    let users = s
-        .execute(select::<User>().filter(User::USERNAME.ne(SECRET)))
-        .await?
-        .all()
-        .await?;
+    let users = s.execute(query).await?.all().await?;
     assert_eq!(users.len(), 1);
 
     let records = s.recorded_queries();
