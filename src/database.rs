@@ -13,11 +13,12 @@ use crate::model::{Model, registered_tables};
 use crate::pool;
 use crate::query::Select;
 use crate::query::render;
+use crate::recording::{DEFAULT_N_PLUS_ONE_THRESHOLD, Observe};
 use crate::result::QueryResult;
 use crate::schema::Table;
 use crate::session::Session;
 use crate::sql::{Dialect, Statement};
-use crate::uri::DatabaseUri;
+use crate::uri::{DatabaseUri, option_part};
 
 /// One database: a connection pool over the backend its URI names.
 ///
@@ -203,7 +204,14 @@ pub struct DatabaseBuilder {
     pool: PoolOptions,
     /// Options set with [`DatabaseBuilder::option`], in order.
     options: Vec<(String, String)>,
+    record_queries: Option<bool>,
+    n_plus_one_threshold: Option<usize>,
 }
+
+/// The URI's name for [`DatabaseBuilder::record_queries`].
+const RECORD_QUERIES: &str = "record_queries";
+/// The URI's name for [`DatabaseBuilder::n_plus_one_threshold`].
+const N_PLUS_ONE_THRESHOLD: &str = "n_plus_one_threshold";
 
 impl DatabaseBuilder {
     /// The connection URI, e.g. `sqlite:///app.db` or `sqlite://` (in memory).
@@ -290,6 +298,36 @@ impl DatabaseBuilder {
         self
     }
 
+    /// Whether each session records the statements it sends, for
+    /// [`Session::recorded_queries`] (Flask-SQLAlchemy's
+    /// `SQLALCHEMY_RECORD_QUERIES`); the URI's `record_queries=true`.
+    /// Default: off.
+    ///
+    /// Costs an allocation and a lock per statement while on, and the
+    /// records live as long as the session (or until
+    /// [`Session::clear_recorded_queries`]): meant for tests, debugging
+    /// and request-scoped sessions, not for a session that runs forever.
+    pub fn record_queries(mut self, on: bool) -> Self {
+        self.record_queries = Some(on);
+        self
+    }
+
+    /// How many times one session may run the same statement (the same SQL
+    /// text, placeholders and all) before a warning through `tracing`, at
+    /// target `aludel::n_plus_one`, says it may be an N+1 pattern: one query
+    /// per row where one query for all would do. The warning comes once per
+    /// statement and session, at the first run past `n`, naming the
+    /// statement, the count and where the first and latest runs were
+    /// called from. `0` turns it off; the URI's `n_plus_one_threshold`.
+    /// Default [`DEFAULT_N_PLUS_ONE_THRESHOLD`].
+    ///
+    /// Counting costs a hash-map lookup per statement, and only while a
+    /// subscriber listens to that target at WARN.
+    pub fn n_plus_one_threshold(mut self, n: usize) -> Self {
+        self.n_plus_one_threshold = Some(n);
+        self
+    }
+
     /// Parses the URI, picks the backend for its scheme, builds the pool and
     /// opens one connection to prove the database is there.
     pub async fn build(self) -> Result<Database> {
@@ -301,6 +339,19 @@ impl DatabaseBuilder {
             uri.set_option(name, value);
         }
         let mut pool_options = PoolOptions::take_from(&mut uri)?;
+        let record_queries = match uri.take_option(RECORD_QUERIES) {
+            Some(value) => Some(parse_flag(RECORD_QUERIES, &value)?),
+            None => None,
+        };
+        let n_plus_one_threshold = match uri.take_option(N_PLUS_ONE_THRESHOLD) {
+            Some(value) => Some(value.trim().parse::<usize>().map_err(|_| {
+                Error::uri(
+                    option_part(N_PLUS_ONE_THRESHOLD),
+                    "must be a whole number of runs (0 turns the warning off)",
+                )
+            })?),
+            None => None,
+        };
         let set = self.pool;
         pool_options.pool_max_size = set.pool_max_size.or(pool_options.pool_max_size);
         pool_options.pool_timeout = set.pool_timeout.or(pool_options.pool_timeout);
@@ -335,12 +386,21 @@ impl DatabaseBuilder {
         // Open one connection now, so a wrong path or an unreachable server
         // fails here rather than in the first request.
         drop(pool::checkout(&pool).await?);
+        let observe = Observe::new(
+            backend.name(),
+            &uri,
+            self.record_queries.or(record_queries).unwrap_or(false),
+            self.n_plus_one_threshold
+                .or(n_plus_one_threshold)
+                .unwrap_or(DEFAULT_N_PLUS_ONE_THRESHOLD),
+        );
         Ok(Database {
             engine: Arc::new(Engine {
                 pool,
                 dialect: backend.dialect(),
                 backend,
                 uri: uri.to_string(),
+                observe,
             }),
         })
     }
@@ -367,6 +427,20 @@ impl fmt::Debug for DatabaseBuilder {
                     .map(|(name, _)| name)
                     .collect::<Vec<_>>(),
             )
+            .field("record_queries", &self.record_queries)
+            .field("n_plus_one_threshold", &self.n_plus_one_threshold)
             .finish()
+    }
+}
+
+/// A URI flag's value: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn parse_flag(name: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::uri(
+            option_part(name),
+            "must be true or false (or 1/0, yes/no, on/off)",
+        )),
     }
 }

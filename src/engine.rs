@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::backends::Backend;
 use crate::error::Result;
 use crate::pool::{self, Pool, Pooled};
+use crate::recording::Observe;
 use crate::sql::Dialect;
 
 /// The pool, the backend and its dialect behind one URI.
@@ -18,6 +19,8 @@ pub(crate) struct Engine {
     pub(crate) dialect: &'static dyn Dialect,
     /// The URI with its password redacted, for `Debug`.
     pub(crate) uri: String,
+    /// What sessions record and report about their statements.
+    pub(crate) observe: Observe,
 }
 
 impl Engine {

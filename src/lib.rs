@@ -11,6 +11,7 @@ mod error;
 mod model;
 mod pool;
 mod query;
+mod recording;
 mod result;
 mod retry;
 mod schema;
@@ -31,6 +32,7 @@ pub use query::text::{
 pub use query::{
     CmpOp, Column, Condition, Expr, Order, Select, TextLike, and_all, escape_like, or_any, select,
 };
+pub use recording::{DEFAULT_N_PLUS_ONE_THRESHOLD, RecordedQuery};
 pub use result::{QueryResult, Rows, Scalars};
 pub use retry::RetryPolicy;
 pub use schema::{ColumnDef, Table};

@@ -24,6 +24,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::pool::Pooled;
+use crate::recording::{RecordedQuery, SessionLog};
 use crate::value::SqlValue;
 
 /// A unit of work: buffered adds, changes and deletes, committed in one
@@ -70,6 +71,8 @@ pub struct Session {
     identity: IdentityMap,
     /// Set while a flush or commit awaits after sending: what a cut call left.
     in_flight: Option<InFlight>,
+    /// Recorded statements, shapes seen (N+1) and the latest caller.
+    log: SessionLog,
 }
 
 impl Session {
@@ -81,6 +84,7 @@ impl Session {
             flushed: Vec::new(),
             identity: IdentityMap::default(),
             in_flight: None,
+            log: SessionLog::default(),
         }
     }
 
@@ -134,6 +138,36 @@ impl Session {
     /// The number of rows the session tracks (loaded through `get`, `all`, `first`, ...).
     pub fn tracked_len(&self) -> usize {
         self.identity.len()
+    }
+
+    /// The statements this session sent, in order, when the database
+    /// records queries ([`DatabaseBuilder::record_queries`](crate::DatabaseBuilder::record_queries));
+    /// empty otherwise. Flask-SQLAlchemy's `get_recorded_queries`, scoped
+    /// to the session (one request, in a web service).
+    ///
+    /// Each [`RecordedQuery`] holds the SQL with its placeholders (never
+    /// the bound values), its duration, its rows and the place in the
+    /// caller's code whose call into the session sent it. A streamed result
+    /// adds its record when it ends or is dropped. Copies the records: a
+    /// clone of each, no I/O.
+    pub fn recorded_queries(&self) -> Vec<RecordedQuery> {
+        self.log.records()
+    }
+
+    /// Forgets the recorded statements, and the statements counted for the
+    /// N+1 warning ([`DatabaseBuilder::n_plus_one_threshold`](crate::DatabaseBuilder::n_plus_one_threshold)),
+    /// as if the session were new: for a session reused across scopes.
+    pub fn clear_recorded_queries(&mut self) {
+        self.log.clear();
+    }
+
+    /// Notes where the caller's call into the session comes from, for the
+    /// statements it sends. Every public call that may send one does this
+    /// first, synchronously, so the location is right however the future
+    /// is polled.
+    #[track_caller]
+    fn called(&mut self) {
+        self.log.caller = Some(std::panic::Location::caller());
     }
 }
 

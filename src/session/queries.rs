@@ -2,6 +2,8 @@
 //! pagination. Each autoflushes first, then reads inside the session's
 //! transaction when one is open, else on a connection of its own.
 
+use std::future::Future;
+
 use futures::StreamExt as _;
 
 use super::Session;
@@ -13,6 +15,7 @@ use crate::query::Select;
 use crate::query::pagination::{Page, PageRequest};
 use crate::query::render;
 use crate::query::text::Text;
+use crate::recording::Sent;
 use crate::result::{QueryResult, Rows, Scalars};
 use crate::sql::Statement;
 use crate::value::{SqlValue, Value};
@@ -22,22 +25,43 @@ impl Session {
     /// one is open, else on a connection of its own, which the caller keeps
     /// (after the stream, so it is dropped last) until the rows are read.
     async fn stream(&mut self, statement: Statement) -> Result<(RowStream, Option<Pooled>)> {
-        Ok(match self.connection.as_mut() {
-            Some(connection) => (connection.stream(statement), None),
-            None => {
-                let mut own = self.engine.checkout().await?;
-                (own.stream(statement), Some(own))
-            }
-        })
+        let Session {
+            connection,
+            engine,
+            log,
+            ..
+        } = self;
+        let mut own = None;
+        let connection = match connection.as_mut() {
+            Some(connection) => connection,
+            None => own.insert(engine.checkout().await?),
+        };
+        let probe = log.probe(
+            &engine.observe,
+            Sent::Statements(std::slice::from_ref(&statement)),
+        );
+        let rows = probe.stream(connection.stream(statement));
+        Ok((rows, own))
     }
 
     /// Runs `statements` that only read, as [`stream`](Self::stream) picks
     /// the connection, and returns their outcomes.
     async fn read(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
-        match self.connection.as_mut() {
-            Some(connection) => connection.run(statements).await,
-            None => self.engine.checkout().await?.run(statements).await,
-        }
+        let Session {
+            connection,
+            engine,
+            log,
+            ..
+        } = self;
+        let mut own = None;
+        let connection = match connection.as_mut() {
+            Some(connection) => connection,
+            None => own.insert(engine.checkout().await?),
+        };
+        let probe = log.probe(&engine.observe, Sent::Statements(&statements));
+        let result = probe.instrument(connection.run(statements)).await;
+        probe.finish(&result);
+        result
     }
 
     /// Runs `select` and returns its result, unread.
@@ -45,9 +69,18 @@ impl Session {
     /// Autoflushes first. Inside the session's transaction the result uses
     /// the session's connection; otherwise it checks one out of the pool for
     /// as long as it is being read.
-    pub async fn execute<M: Model>(&mut self, select: Select<M>) -> Result<QueryResult<'_, M>> {
+    #[track_caller]
+    pub fn execute<M: Model>(
+        &mut self,
+        select: Select<M>,
+    ) -> impl Future<Output = Result<QueryResult<'_, M>>> {
+        self.called();
+        self.execute_inner::<M>(select)
+    }
+
+    async fn execute_inner<M: Model>(&mut self, select: Select<M>) -> Result<QueryResult<'_, M>> {
         let statement = render::select(self.engine.dialect, M::TABLE, &select.spec)?;
-        self.flush().await?;
+        self.flush_inner().await?;
         let (rows, own) = self.stream(statement).await?;
         let in_transaction = own.is_none();
         Ok(QueryResult::new(
@@ -59,25 +92,52 @@ impl Session {
 
     /// The first row of `select`, or [`Error::NotFound`]: shorthand for
     /// `execute(select).await?.first_or_404()`.
-    pub async fn first_or_404<M: Model>(&mut self, select: Select<M>) -> Result<M> {
-        self.execute(select).await?.first_or_404().await
+    #[track_caller]
+    pub fn first_or_404<M: Model>(&mut self, select: Select<M>) -> impl Future<Output = Result<M>> {
+        self.called();
+        self.first_or_404_inner::<M>(select)
+    }
+
+    async fn first_or_404_inner<M: Model>(&mut self, select: Select<M>) -> Result<M> {
+        self.execute_inner(select).await?.first_or_404().await
     }
 
     /// Exactly one row of `select`: [`Error::NotFound`] when none matches,
     /// [`Error::MultipleRows`] when more do.
-    pub async fn one_or_404<M: Model>(&mut self, select: Select<M>) -> Result<M> {
-        self.execute(select).await?.one_or_404().await
+    #[track_caller]
+    pub fn one_or_404<M: Model>(&mut self, select: Select<M>) -> impl Future<Output = Result<M>> {
+        self.called();
+        self.one_or_404_inner::<M>(select)
+    }
+
+    async fn one_or_404_inner<M: Model>(&mut self, select: Select<M>) -> Result<M> {
+        self.execute_inner(select).await?.one_or_404().await
     }
 
     /// Shorthand for `execute(select).await?.scalars()`: a lazy stream of models.
-    pub async fn scalars<M: Model>(&mut self, select: Select<M>) -> Result<Scalars<'_, M>> {
-        Ok(self.execute(select).await?.scalars())
+    #[track_caller]
+    pub fn scalars<M: Model>(
+        &mut self,
+        select: Select<M>,
+    ) -> impl Future<Output = Result<Scalars<'_, M>>> {
+        self.called();
+        self.scalars_inner::<M>(select)
+    }
+
+    async fn scalars_inner<M: Model>(&mut self, select: Select<M>) -> Result<Scalars<'_, M>> {
+        Ok(self.execute_inner(select).await?.scalars())
     }
 
     /// The number of rows `select` matches (its limit and offset ignored).
-    pub async fn count<M: Model>(&mut self, select: &Select<M>) -> Result<u64> {
+    #[track_caller]
+    pub fn count<M: Model>(&mut self, select: &Select<M>) -> impl Future<Output = Result<u64>> {
+        self.called();
+        self.count_inner::<M>(select)
+    }
+
+    async fn count_inner<M: Model>(&mut self, select: &Select<M>) -> Result<u64> {
         let statement = render::count(self.engine.dialect, M::TABLE, &select.spec)?;
-        self.flush().await?;
+        self.flush_inner().await?;
         let (rows, _own) = self.stream(statement).await?;
         let row = first_row(rows).await?;
         let value = row.into_values().into_iter().next().unwrap_or(Value::Null);
@@ -99,14 +159,20 @@ impl Session {
     /// transaction (opening one), so it commits or rolls back with the
     /// session's other work; [`Rows::rows_affected`] tells how many rows it
     /// changed. A bind error is reported before anything is sent.
-    pub async fn execute_text(&mut self, text: Text) -> Result<Rows<'_>> {
+    #[track_caller]
+    pub fn execute_text(&mut self, text: Text) -> impl Future<Output = Result<Rows<'_>>> {
+        self.called();
+        self.execute_text_inner(text)
+    }
+
+    async fn execute_text_inner(&mut self, text: Text) -> Result<Rows<'_>> {
         let statement = text.render(self.engine.dialect)?;
-        self.flush().await?;
+        self.flush_inner().await?;
         if text.is_query() {
             let (rows, own) = self.stream(statement).await?;
             return Ok(Rows::streamed(rows, own));
         }
-        match self.transaction().await?.run(vec![statement]).await {
+        match self.run_in_transaction(vec![statement]).await {
             Ok(outcomes) => {
                 let outcome = outcomes.into_iter().next().unwrap_or_default();
                 Ok(Rows::done(outcome.rows, outcome.rows_affected))
@@ -123,16 +189,26 @@ impl Session {
     /// page past the last, is [`Error::NotFound`]; `max_per_page` caps the
     /// page size. Two queries: a count, then the page's rows (none when the
     /// page is empty). The select's own limit and offset are replaced.
-    pub async fn paginate<M: Model>(
+    #[track_caller]
+    pub fn paginate<'a, M: Model>(
+        &'a mut self,
+        select: Select<M>,
+        request: &'a PageRequest,
+    ) -> impl Future<Output = Result<Page<M>>> + 'a {
+        self.called();
+        self.paginate_inner(select, request)
+    }
+
+    async fn paginate_inner<M: Model>(
         &mut self,
         select: Select<M>,
         request: &PageRequest,
     ) -> Result<Page<M>> {
         let params = request.validate(M::TABLE.name)?;
-        let total = self.count(&select).await?;
+        let total = self.count_inner(&select).await?;
         let items = match params.window(total, M::TABLE.name)? {
             Some(window) => {
-                self.execute(select.limit(window.limit).offset(window.offset))
+                self.execute_inner(select.limit(window.limit).offset(window.offset))
                     .await?
                     .all()
                     .await?
@@ -144,11 +220,17 @@ impl Session {
 
     /// The row of `M` with primary key `key`, or `None`. Autoflushes first, so
     /// it sees the session's own changes. One round trip.
-    pub async fn get<M: Model>(&mut self, key: M::Key) -> Result<Option<M>> {
+    #[track_caller]
+    pub fn get<M: Model>(&mut self, key: M::Key) -> impl Future<Output = Result<Option<M>>> {
+        self.called();
+        self.get_inner::<M>(key)
+    }
+
+    async fn get_inner<M: Model>(&mut self, key: M::Key) -> Result<Option<M>> {
         let key = key.to_value();
         let statement =
             render::select_by_keys(self.engine.dialect, M::TABLE, std::slice::from_ref(&key));
-        self.flush().await?;
+        self.flush_inner().await?;
         let in_transaction = self.connection.is_some();
         let outcomes = self.read(vec![statement]).await?;
         let Some(row) = outcomes
@@ -167,9 +249,15 @@ impl Session {
 
     /// Like [`get`](Self::get), but a missing row is [`Error::NotFound`]
     /// carrying the table and key: with the `axum` integration, a 404.
-    pub async fn get_or_404<M: Model>(&mut self, key: M::Key) -> Result<M> {
+    #[track_caller]
+    pub fn get_or_404<M: Model>(&mut self, key: M::Key) -> impl Future<Output = Result<M>> {
+        self.called();
+        self.get_or_404_inner::<M>(key)
+    }
+
+    async fn get_or_404_inner<M: Model>(&mut self, key: M::Key) -> Result<M> {
         let shown = key.clone();
-        self.get::<M>(key)
+        self.get_inner::<M>(key)
             .await?
             .ok_or_else(|| Error::not_found(M::TABLE.name, &shown))
     }

@@ -9,13 +9,17 @@
 //! guard that fires when the future is dropped, because the caller may look
 //! at them before making another call.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use super::Session;
 use super::unit_of_work::{Plan, Slot, forget_keys, mark_committed, mark_unknown, slots_of};
+use crate::backends::Outcome;
 use crate::error::{Error, Result};
 use crate::pool::Pooled;
+use crate::recording::Sent;
 use crate::schema::Table;
+use crate::sql::Statement;
 use crate::value::Value;
 
 /// What a flush or commit had under way when its future was dropped.
@@ -93,7 +97,13 @@ impl Session {
     /// session has not loaded. On failure the transaction is rolled back and
     /// all its work is pending again; so it is when the future is dropped
     /// half-way (settled by the session's next call).
-    pub async fn flush(&mut self) -> Result<()> {
+    #[track_caller]
+    pub fn flush(&mut self) -> impl Future<Output = Result<()>> {
+        self.called();
+        self.flush_inner()
+    }
+
+    pub(super) async fn flush_inner(&mut self) -> Result<()> {
         self.settle().await;
         if self.pending.is_empty() {
             return Ok(());
@@ -125,7 +135,7 @@ impl Session {
         if !statements.is_empty() {
             // Only now open a (write) transaction: rows added back unchanged
             // need none, and would hold SQLite's write lock for nothing.
-            let outcomes = self.transaction().await?.run(statements).await?;
+            let outcomes = self.run_in_transaction(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
         }
         Ok(())
@@ -163,7 +173,7 @@ impl Session {
             .connection
             .as_ref()
             .is_some_and(|c| c.may_be_in_transaction());
-        let outcomes = self.connection().await?.run(statements).await?;
+        let outcomes = self.run_on_connection(statements).await?;
         let mut recorder = self.identity.recorder(in_transaction);
         for (table, outcome) in tables.iter().zip(outcomes) {
             for row in outcome.rows {
@@ -191,7 +201,13 @@ impl Session {
     /// [`is_outcome_unknown`](crate::Added::is_outcome_unknown). A commit
     /// future dropped after sending ends the same way, settled by the
     /// session's next call.
-    pub async fn commit(&mut self) -> Result<()> {
+    #[track_caller]
+    pub fn commit(&mut self) -> impl Future<Output = Result<()>> {
+        self.called();
+        self.commit_inner()
+    }
+
+    async fn commit_inner(&mut self) -> Result<()> {
         self.settle().await;
         if self.pending.is_empty() && self.connection.is_none() {
             return Ok(());
@@ -250,21 +266,23 @@ impl Session {
             if connection.may_be_in_transaction() {
                 cut.on_cut = OnCut::Unknown;
                 self.in_flight = Some(committing);
-                self.connection().await?.commit().await?;
+                self.connection().await?;
+                self.command(Command::Commit).await?;
             }
         } else if plan.needs_checking() {
             // An UPDATE that finds no row must stop the commit, so look before committing.
-            let outcomes = self.transaction().await?.run(statements).await?;
+            let outcomes = self.run_in_transaction(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
             cut.on_cut = OnCut::Unknown;
             self.in_flight = Some(committing);
-            self.connection().await?.commit().await?;
+            self.connection().await?;
+            self.command(Command::Commit).await?;
         } else {
             // BEGIN, the statements and COMMIT in one call (one round trip
             // where the backend pipelines them).
             cut.on_cut = OnCut::Unknown;
             self.in_flight = Some(committing);
-            let outcomes = self.connection().await?.transact(statements).await?;
+            let outcomes = self.transact(statements).await?;
             plan.apply(&outcomes, &mut self.identity)?;
         }
         Ok(())
@@ -275,7 +293,13 @@ impl Session {
     /// The work is discarded before anything is awaited: a rollback whose
     /// future is dropped has discarded it too, and the pool rolls back the
     /// connection before lending it again.
-    pub async fn rollback(&mut self) -> Result<()> {
+    #[track_caller]
+    pub fn rollback(&mut self) -> impl Future<Output = Result<()>> {
+        self.called();
+        self.rollback_inner()
+    }
+
+    async fn rollback_inner(&mut self) -> Result<()> {
         self.settle().await;
         forget_keys(&self.flushed);
         forget_keys(&self.pending);
@@ -283,7 +307,7 @@ impl Session {
         self.pending.clear();
         self.identity.rolled_back();
         match self.connection.take() {
-            Some(connection) => roll_back(connection).await,
+            Some(connection) => self.roll_back(connection).await,
             None => Ok(()),
         }
     }
@@ -293,7 +317,7 @@ impl Session {
     pub(super) async fn roll_back_transaction(&mut self) {
         self.restore_pending();
         if let Some(connection) = self.connection.take() {
-            let _ = roll_back(connection).await;
+            let _ = self.roll_back(connection).await;
         }
     }
 
@@ -331,7 +355,7 @@ impl Session {
             InFlight::Commit { sent } => self.drop_unknown_outcome(sent),
         }
         if let Some(connection) = self.connection.take() {
-            let _ = roll_back(connection).await;
+            let _ = self.roll_back(connection).await;
         }
     }
 
@@ -350,12 +374,108 @@ impl Session {
     /// and sends `BEGIN` where needed (the backend's write-transaction
     /// statement). The one place a session opens a transaction.
     pub(super) async fn transaction(&mut self) -> Result<&mut Pooled> {
-        let connection = self.connection().await?;
-        if !connection.may_be_in_transaction() {
-            connection.begin().await?;
+        if !self.connection().await?.may_be_in_transaction() {
+            self.command(Command::Begin).await?;
         }
-        Ok(connection)
+        self.connection().await
     }
+
+    /// Runs `statements` in the session's transaction, opening one.
+    pub(super) async fn run_in_transaction(
+        &mut self,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<Outcome>> {
+        self.transaction().await?;
+        self.run_on_connection(statements).await
+    }
+
+    /// Runs `statements` on the session's connection, checking one out.
+    /// The one place a session runs statements on the connection it keeps,
+    /// so every one of them is recorded and spanned.
+    pub(super) async fn run_on_connection(
+        &mut self,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<Outcome>> {
+        self.connection().await?;
+        let Session {
+            connection,
+            engine,
+            log,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(lost_connection)?;
+        let probe = log.probe(&engine.observe, Sent::Statements(&statements));
+        let result = probe.instrument(connection.run(statements)).await;
+        probe.finish(&result);
+        result
+    }
+
+    /// `BEGIN`, `statements` and `COMMIT` in one call on the session's
+    /// connection (one round trip where the backend pipelines them).
+    async fn transact(&mut self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        self.connection().await?;
+        let Session {
+            connection,
+            engine,
+            log,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(lost_connection)?;
+        let probe = log.probe(&engine.observe, Sent::Transact(&statements));
+        let result = probe.instrument(connection.transact(statements)).await;
+        probe.finish(&result);
+        result
+    }
+
+    /// Sends `command` on the session's connection, which it must hold.
+    async fn command(&mut self, command: Command) -> Result<()> {
+        let Session {
+            connection,
+            engine,
+            log,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(lost_connection)?;
+        let probe = log.probe(&engine.observe, Sent::Command(command.sql()));
+        let result = match command {
+            Command::Begin => probe.instrument(connection.begin()).await,
+            Command::Commit => probe.instrument(connection.commit()).await,
+        };
+        probe.finish_command(&result);
+        result
+    }
+
+    /// [`roll_back`], recorded.
+    async fn roll_back(&mut self, connection: Pooled) -> Result<()> {
+        let probe = self
+            .log
+            .probe(&self.engine.observe, Sent::Command("ROLLBACK"));
+        let result = probe.instrument(roll_back(connection)).await;
+        probe.finish_command(&result);
+        result
+    }
+}
+
+/// A transaction command the session sends on its connection.
+#[derive(Debug, Clone, Copy)]
+enum Command {
+    Begin,
+    Commit,
+}
+
+impl Command {
+    /// How it is recorded, whatever the backend sends for it.
+    fn sql(self) -> &'static str {
+        match self {
+            Command::Begin => "BEGIN",
+            Command::Commit => "COMMIT",
+        }
+    }
+}
+
+fn lost_connection() -> Error {
+    // Unreachable: each caller has just checked a connection out or holds one.
+    Error::Internal("the session's connection is gone before its statement was sent".into())
 }
 
 /// Rolls `connection` back and lets it go; one whose state is then unknown

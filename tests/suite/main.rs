@@ -28,6 +28,7 @@ mod pagination;
 mod pool_lifetime;
 mod pool_timeout;
 mod query_timeout;
+mod recorded_queries;
 mod results;
 mod reused_session;
 mod rollback;
