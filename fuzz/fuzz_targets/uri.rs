@@ -16,7 +16,8 @@
 //! parse, their `Display` and `Debug` must be identical: the text shown
 //! does not depend on the secrets at all. And when the input fails to
 //! parse, no secret of it (six bytes or more, raw or decoded) appears in
-//! the error's message.
+//! the error's message, unless the marked copy's error holds the same text
+//! (the secret was made of the message's own words).
 
 #![no_main]
 
@@ -234,14 +235,21 @@ fn secrets(text: &str, parsed: &aludel::Result<DatabaseUri>) {
                 );
             }
         }
-        (Err(e), _) => {
+        (Err(e), marked_result) => {
             let Error::Uri { message, .. } = e else {
                 return;
+            };
+            // The fuzzer is good at making a secret out of the message's
+            // own words: text the marked copy's error holds too came from
+            // the message, not from the secret.
+            let marked_message = match marked_result {
+                Err(Error::Uri { message, .. }) => message.as_str(),
+                _ => "",
             };
             for span in &spans {
                 let raw = &text[span.clone()];
                 for secret in [raw.to_owned(), decode(raw, true), decode(raw, false)] {
-                    if secret.len() >= 6 {
+                    if secret.len() >= 6 && !marked_message.contains(secret.as_str()) {
                         assert!(
                             !message.contains(secret.as_str()),
                             "the error {e:?} repeats the secret {secret:?}"
