@@ -14,6 +14,11 @@
 //! Rust (SQL three-valued logic, SQLite's `LIKE`, SQLite's comparisons and
 //! `NULL` ordering, then `OFFSET` and `LIMIT`). The `COUNT(*)` statement
 //! `render::count` makes from the same spec must count the matching rows.
+//!
+//! With `ALUDEL_TEST_POSTGRES_URL` / `ALUDEL_TEST_MYSQL_URL` set, a sample
+//! of the inputs is also rendered in those dialects and run on the servers,
+//! against the same evaluator told each database's documented differences
+//! (see `select_render/servers.rs` and [`Semantics`]).
 
 #![no_main]
 
