@@ -26,6 +26,7 @@
 mod servers;
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::fmt;
 
 use aludel::__internal::SelectSpec;
@@ -690,7 +691,7 @@ thread_local! {
 
 fuzz_target!(|input: Input| {
     CONN.with(|conn| check(conn, &input));
-    if on_servers(&input) {
+    if on_servers() {
         let mut servers = servers::servers().lock().unwrap_or_else(|p| p.into_inner());
         for server in servers.iter_mut() {
             server.check(&input, |dialect, input| {
@@ -702,13 +703,15 @@ fuzz_target!(|input: Input| {
     }
 });
 
-/// Whether `input` is one of the sample also checked on the servers: one
-/// in `ALUDEL_FUZZ_SERVER_EVERY` (default 64) while fuzzing, chosen by a
-/// hash of the input so that a failing input fails again when replayed;
-/// every input when libFuzzer replays files (`-runs=0`, or a file named
-/// on the command line), as CI does with the committed corpus.
-fn on_servers(input: &Input) -> bool {
+/// Whether this input is one of the sample also checked on the servers:
+/// one run in `ALUDEL_FUZZ_SERVER_EVERY` (default 64) while fuzzing, and
+/// every input when libFuzzer replays files (`-runs=0`, or a file named on
+/// the command line), as CI does with the committed corpus. An input that
+/// fails on a server is saved as a crash, and its replay checks it there
+/// again.
+fn on_servers() -> bool {
     static EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static RUNS: AtomicU64 = AtomicU64::new(0);
     let every = *EVERY.get_or_init(|| {
         let replay = std::env::args().skip(1).any(|arg| {
             arg == "-runs=0" || (!arg.starts_with('-') && std::path::Path::new(&arg).is_file())
@@ -722,24 +725,7 @@ fn on_servers(input: &Input) -> bool {
             .filter(|&n| n > 0)
             .unwrap_or(64)
     });
-    if every == 1 {
-        return true;
-    }
-    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
-    let _ = fmt::Write::write_fmt(&mut hash, format_args!("{input:?}"));
-    hash.0 % every == 0
-}
-
-/// FNV-1a over what is written to it.
-struct Fnv(u64);
-
-impl fmt::Write for Fnv {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for byte in s.bytes() {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(())
-    }
+    RUNS.fetch_add(1, AtomicOrdering::Relaxed) % every == 0
 }
 
 /// Whether `spec` depends on the order of text: `<`, `<=`, `>`, `>=` on
