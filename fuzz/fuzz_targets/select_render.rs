@@ -26,8 +26,8 @@
 mod servers;
 
 use std::cmp::Ordering;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use aludel::__internal::SelectSpec;
 use aludel::__internal::render;
