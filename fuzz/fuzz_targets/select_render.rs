@@ -14,16 +14,25 @@
 //! Rust (SQL three-valued logic, SQLite's `LIKE`, SQLite's comparisons and
 //! `NULL` ordering, then `OFFSET` and `LIMIT`). The `COUNT(*)` statement
 //! `render::count` makes from the same spec must count the matching rows.
+//!
+//! With `ALUDEL_TEST_POSTGRES_URL` / `ALUDEL_TEST_MYSQL_URL` set, a sample
+//! of the inputs is also rendered in those dialects and run on the servers,
+//! against the same evaluator told each database's documented differences
+//! (see `select_render/servers.rs` and [`Semantics`]).
 
 #![no_main]
 
+#[path = "select_render/servers.rs"]
+mod servers;
+
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use aludel::backends::SqliteDialect;
-use aludel::__internal::render;
-use aludel::backends::Statement;
 use aludel::__internal::SelectSpec;
+use aludel::__internal::render;
+use aludel::backends::SqliteDialect;
+use aludel::backends::Statement;
 use aludel::{CmpOp, Expr};
 use aludel::{ColumnDef, Table};
 use aludel::{SqlType, Value};
@@ -95,6 +104,7 @@ type Row = [Value; 5];
 // ---------------------------------------------------------------------------
 // The input.
 
+#[derive(Clone)]
 struct Input {
     rows: Vec<Row>,
     spec: SelectSpec,
@@ -360,31 +370,96 @@ fn bound(u: &mut Unstructured<'_>) -> arbitrary::Result<Option<u64>> {
 // ---------------------------------------------------------------------------
 // The reference evaluator.
 
-/// Orders two non-null values of one column as SQLite does: integers as
-/// integers, reals as reals, text byte by byte (the BINARY collation),
-/// booleans as the 0 / 1 they are stored as.
-fn compare(a: &Value, b: &Value) -> Ordering {
+/// How one database compares text, matches `LIKE` and orders `NULL`: the
+/// documented differences between the backends, which the reference follows.
+#[derive(Debug, Clone, Copy)]
+struct Semantics {
+    /// How text compares and sorts.
+    text: TextOrder,
+    /// `LIKE` matches ASCII letters without regard to case (SQLite's
+    /// default); elsewhere every character matches only itself.
+    like_folds_ascii: bool,
+    /// `LIKE` reads each side as a C string, ending at its first NUL.
+    like_stops_at_nul: bool,
+    /// What a pattern ending in a lone `\` does.
+    trailing_escape: TrailingEscape,
+    /// `NULL` sorts before every value (SQLite, MySQL) rather than after
+    /// (PostgreSQL).
+    nulls_first: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TextOrder {
+    /// Byte by byte: SQLite's BINARY, PostgreSQL's `C` collations. On UTF-8
+    /// this is also code point order.
+    Bytes,
+    /// Code point order, the shorter string padded with spaces first
+    /// (MySQL's and MariaDB's `utf8mb4_bin`, a PAD SPACE collation): `'a'`
+    /// equals `'a  '`, and `'a'` sorts after `'a\u{1}'`.
+    PadSpace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TrailingEscape {
+    /// The pattern matches nothing (SQLite, which raises no error).
+    NoMatch,
+    /// The `\` stands for itself (MySQL, MariaDB).
+    Literal,
+}
+
+/// SQLite as aludel uses it: BINARY collation, the built-in `LIKE`.
+const SQLITE: Semantics = Semantics {
+    text: TextOrder::Bytes,
+    like_folds_ascii: true,
+    like_stops_at_nul: true,
+    trailing_escape: TrailingEscape::NoMatch,
+    nulls_first: true,
+};
+
+/// Orders two non-null values of one column: integers as integers, reals
+/// as reals, text by `sem.text`, booleans as the 0 / 1 (or `false` /
+/// `true`) they are stored as.
+fn compare(sem: &Semantics, a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::I64(a), Value::I64(b)) => a.cmp(b),
         (Value::F64(a), Value::F64(b)) => a.partial_cmp(b).expect("no NaN"),
-        (Value::Text(a), Value::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+        (Value::Text(a), Value::Text(b)) => match sem.text {
+            TextOrder::Bytes => a.as_bytes().cmp(b.as_bytes()),
+            TextOrder::PadSpace => {
+                let (mut a, mut b) = (a.chars(), b.chars());
+                loop {
+                    match (a.next(), b.next()) {
+                        (None, None) => return Ordering::Equal,
+                        (x, y) => match x.unwrap_or(' ').cmp(&y.unwrap_or(' ')) {
+                            Ordering::Equal => {}
+                            unequal => return unequal,
+                        },
+                    }
+                }
+            }
+        },
         (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
         _ => panic!("compared values of different types: {a:?} and {b:?}"),
     }
 }
 
-/// `ORDER BY` order of one column: NULL before everything.
-fn compare_nullable(a: &Value, b: &Value) -> Ordering {
+/// `ORDER BY` order of one column, `NULL` first or last as `sem` says.
+fn compare_nullable(sem: &Semantics, a: &Value, b: &Value) -> Ordering {
+    let null_side = if sem.nulls_first {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    };
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-        (false, false) => compare(a, b),
+        (true, false) => null_side,
+        (false, true) => null_side.reverse(),
+        (false, false) => compare(sem, a, b),
     }
 }
 
 /// SQL's three-valued logic: `None` is unknown.
-fn eval(expr: &Expr, row: &Row) -> Option<bool> {
+fn eval(sem: &Semantics, expr: &Expr, row: &Row) -> Option<bool> {
     let cell = |column: &str| &row[Col::named(column) as usize];
     match expr {
         Expr::Compare { column, op, value } => {
@@ -392,7 +467,7 @@ fn eval(expr: &Expr, row: &Row) -> Option<bool> {
             if cell.is_null() {
                 return None;
             }
-            let ord = compare(cell, value);
+            let ord = compare(sem, cell, value);
             Some(match op {
                 CmpOp::Eq => ord == Ordering::Equal,
                 CmpOp::Ne => ord != Ordering::Equal,
@@ -411,17 +486,21 @@ fn eval(expr: &Expr, row: &Row) -> Option<bool> {
             if cell.is_null() {
                 return None;
             }
-            Some(values.iter().any(|v| compare(cell, v) == Ordering::Equal))
+            Some(
+                values
+                    .iter()
+                    .any(|v| compare(sem, cell, v) == Ordering::Equal),
+            )
         }
         Expr::Like { column, pattern } => match (cell(column), pattern) {
             (Value::Null, _) => None,
-            (Value::Text(text), Value::Text(pattern)) => Some(like(pattern, text)),
+            (Value::Text(text), Value::Text(pattern)) => Some(like(sem, pattern, text)),
             other => panic!("LIKE on {other:?}"),
         },
         Expr::And(parts) => {
             let mut all = Some(true);
             for part in parts {
-                match eval(part, row) {
+                match eval(sem, part, row) {
                     Some(false) => return Some(false),
                     None => all = None,
                     Some(true) => {}
@@ -432,7 +511,7 @@ fn eval(expr: &Expr, row: &Row) -> Option<bool> {
         Expr::Or(parts) => {
             let mut any = Some(false);
             for part in parts {
-                match eval(part, row) {
+                match eval(sem, part, row) {
                     Some(true) => return Some(true),
                     None => any = None,
                     Some(false) => {}
@@ -440,7 +519,7 @@ fn eval(expr: &Expr, row: &Row) -> Option<bool> {
             }
             any
         }
-        Expr::Not(inner) => eval(inner, row).map(|b| !b),
+        Expr::Not(inner) => eval(sem, inner, row).map(|b| !b),
         other => panic!("unknown expression {other:?}"),
     }
 }
@@ -452,33 +531,57 @@ enum Token {
     Any,
     /// `_`: one character.
     One,
-    /// A character to match, ASCII letters without regard to case.
+    /// A character to match.
     Char(char),
 }
 
-/// `text LIKE pattern ESCAPE '\'` as SQLite computes it.
-///
-/// SQLite's `LIKE` reads both strings as C strings, so each ends at its
-/// first NUL. `\` makes the next character literal, whatever it is; a
-/// pattern ending in a lone `\` matches nothing (SQLite returns "no match"
-/// when the escape has nothing to escape, and raises no error).
-fn like(pattern: &str, text: &str) -> bool {
-    let c_string = |s: &str| -> Vec<char> { s.chars().take_while(|&c| c != '\0').collect() };
-    let text = c_string(text);
+/// The tokens of `pattern` (with `\` as the escape), and whether it ends in
+/// a lone `\`, which is then left out of the tokens.
+fn tokens(pattern: &[char]) -> (Vec<Token>, bool) {
     let mut tokens = Vec::new();
-    let mut chars = c_string(pattern).into_iter();
+    let mut chars = pattern.iter().copied();
     while let Some(c) = chars.next() {
         tokens.push(match c {
             '%' => Token::Any,
             '_' => Token::One,
             '\\' => match chars.next() {
                 Some(escaped) => Token::Char(escaped),
-                None => return false,
+                None => return (tokens, true),
             },
             c => Token::Char(c),
         });
     }
-    let same = |p: char, t: char| p == t || (p.is_ascii() && p.eq_ignore_ascii_case(&t));
+    (tokens, false)
+}
+
+/// `text LIKE pattern ESCAPE '\'` as the database of `sem` computes it.
+///
+/// SQLite's `LIKE` reads both strings as C strings, so each ends at its
+/// first NUL, and folds the case of ASCII letters only; a pattern ending in
+/// a lone `\` matches nothing there (SQLite returns "no match" when the
+/// escape has nothing to escape, and raises no error). MySQL's `LIKE` under
+/// `utf8mb4_bin` matches every character only to itself, NUL included, and
+/// reads a lone `\` at the end as itself; trailing spaces count (no PAD
+/// SPACE in `LIKE`).
+fn like(sem: &Semantics, pattern: &str, text: &str) -> bool {
+    let chars = |s: &str| -> Vec<char> {
+        if sem.like_stops_at_nul {
+            s.chars().take_while(|&c| c != '\0').collect()
+        } else {
+            s.chars().collect()
+        }
+    };
+    let text = chars(text);
+    let (mut tokens, lone_escape) = tokens(&chars(pattern));
+    if lone_escape {
+        match sem.trailing_escape {
+            TrailingEscape::NoMatch => return false,
+            TrailingEscape::Literal => tokens.push(Token::Char('\\')),
+        }
+    }
+    let same = |p: char, t: char| {
+        p == t || (sem.like_folds_ascii && p.is_ascii() && p.eq_ignore_ascii_case(&t))
+    };
 
     // matches[i][j]: tokens[i..] match text[j..].
     let mut matches = vec![vec![false; text.len() + 1]; tokens.len() + 1];
@@ -495,14 +598,15 @@ fn like(pattern: &str, text: &str) -> bool {
     matches[0][0]
 }
 
-/// The ids `spec` selects from `rows`, in order.
-fn expected(rows: &[Row], spec: &SelectSpec) -> (Vec<i64>, usize) {
+/// The ids `spec` selects from `rows` on the database of `sem`, in order,
+/// and how many rows the filter keeps.
+fn expected(sem: &Semantics, rows: &[Row], spec: &SelectSpec) -> (Vec<i64>, usize) {
     let mut kept: Vec<&Row> = rows
         .iter()
         .filter(|row| {
             spec.filter
                 .as_ref()
-                .is_none_or(|f| eval(f, row) == Some(true))
+                .is_none_or(|f| eval(sem, f, row) == Some(true))
         })
         .collect();
     let matching = kept.len();
@@ -511,7 +615,7 @@ fn expected(rows: &[Row], spec: &SelectSpec) -> (Vec<i64>, usize) {
             .iter()
             .map(|&(column, descending)| {
                 let i = Col::named(column) as usize;
-                let ord = compare_nullable(&a[i], &b[i]);
+                let ord = compare_nullable(sem, &a[i], &b[i]);
                 if descending { ord.reverse() } else { ord }
             })
             .find(|&ord| ord != Ordering::Equal)
@@ -587,7 +691,102 @@ thread_local! {
 
 fuzz_target!(|input: Input| {
     CONN.with(|conn| check(conn, &input));
+    if on_servers() {
+        let mut servers = servers::servers().lock().unwrap_or_else(|p| p.into_inner());
+        for server in servers.iter_mut() {
+            server.check(&input, |dialect, input| {
+                let select = render::select(dialect, &TABLE, &input.spec).ok()?;
+                let count = render::count(dialect, &TABLE, &input.spec).ok()?;
+                Some((select, count))
+            });
+        }
+    }
 });
+
+/// Whether this input is one of the sample also checked on the servers:
+/// one run in `ALUDEL_FUZZ_SERVER_EVERY` (default 64) while fuzzing, and
+/// every input when libFuzzer replays files (`-runs=0`, or a file named on
+/// the command line), as CI does with the committed corpus. An input that
+/// fails on a server is saved as a crash, and its replay checks it there
+/// again.
+fn on_servers() -> bool {
+    static EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let every = *EVERY.get_or_init(|| {
+        let replay = std::env::args().skip(1).any(|arg| {
+            arg == "-runs=0" || (!arg.starts_with('-') && std::path::Path::new(&arg).is_file())
+        });
+        if replay {
+            return 1;
+        }
+        std::env::var("ALUDEL_FUZZ_SERVER_EVERY")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(64)
+    });
+    RUNS.fetch_add(1, AtomicOrdering::Relaxed) % every == 0
+}
+
+/// Whether `spec` depends on the order of text: `<`, `<=`, `>`, `>=` on
+/// `s`, or `s` in the `ORDER BY`.
+fn orders_text(spec: &SelectSpec) -> bool {
+    fn in_expr(expr: &Expr) -> bool {
+        match expr {
+            Expr::Compare { column, op, .. } => {
+                *column == Col::S.name() && !matches!(op, CmpOp::Eq | CmpOp::Ne)
+            }
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().any(in_expr),
+            Expr::Not(inner) => in_expr(inner),
+            _ => false,
+        }
+    }
+    spec.order
+        .iter()
+        .any(|(column, _)| *column == Col::S.name())
+        || spec.filter.as_ref().is_some_and(in_expr)
+}
+
+/// Applies `change` to every text in `input`: the rows' and the spec's
+/// values, and (with `true`) `LIKE` patterns.
+fn map_text(input: &mut Input, change: impl Fn(&mut String, bool) + Copy) {
+    fn in_expr(expr: &mut Expr, change: impl Fn(&mut String, bool) + Copy) {
+        match expr {
+            Expr::Compare {
+                value: Value::Text(text),
+                ..
+            } => change(text, false),
+            Expr::In { values, .. } => {
+                for value in values {
+                    if let Value::Text(text) = value {
+                        change(text, false);
+                    }
+                }
+            }
+            Expr::Like {
+                pattern: Value::Text(text),
+                ..
+            } => change(text, true),
+            Expr::And(parts) | Expr::Or(parts) => {
+                for part in parts {
+                    in_expr(part, change);
+                }
+            }
+            Expr::Not(inner) => in_expr(inner, change),
+            _ => {}
+        }
+    }
+    for row in &mut input.rows {
+        for value in row.iter_mut() {
+            if let Value::Text(text) = value {
+                change(text, false);
+            }
+        }
+    }
+    if let Some(filter) = &mut input.spec.filter {
+        in_expr(filter, change);
+    }
+}
 
 fn check(conn: &Connection, input: &Input) {
     conn.execute_batch("DELETE FROM t")
@@ -599,7 +798,7 @@ fn check(conn: &Connection, input: &Input) {
             .unwrap_or_else(|e| panic!("inserting {row:?}: {e}"));
     }
 
-    let (want, matching) = expected(&input.rows, &input.spec);
+    let (want, matching) = expected(&SQLITE, &input.rows, &input.spec);
 
     // A refusal (more binds than SQLite takes) has nothing to compare; the
     // inputs here are far below that limit.

@@ -16,8 +16,8 @@
 use std::collections::BTreeMap;
 
 use aludel::backends::{Dialect, MySqlDialect, PostgresDialect, SqliteDialect};
-use aludel::{placeholders, placeholders_for, text};
 use aludel::{Error, Value};
+use aludel::{placeholders, placeholders_for, text};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
