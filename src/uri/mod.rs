@@ -52,6 +52,7 @@ use std::str::FromStr;
 
 use self::encoding::{decode, encode_into, keep_host, keep_path, keep_query, keep_userinfo};
 pub use self::sqlite::SqliteLocation;
+#[cfg(feature = "sqlite")]
 pub(crate) use self::sqlite::not_a_uri_filename;
 use crate::error::{Error, Result};
 
