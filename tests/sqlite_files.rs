@@ -147,10 +147,9 @@ async fn memory_database_folder_is_removed_when_the_last_clone_is_dropped() -> T
     Ok(())
 }
 
-/// The SQLite backend's docs call the folder of `sqlite://` private; the
-/// file in it is, the folder is not (tempfile creates it 0755).
+/// The folder of `sqlite://` is private, as the backend's docs say, like
+/// the files in it (tempfile's default would be 0755).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the sqlite:// folder is created 0755 (tempfile's default), not owner-only as the backend's docs say"]
 async fn memory_database_folder_is_owner_only() -> TestResult {
     let db = Database::connect("sqlite://").await?;
     let file = main_file(&db).await?;

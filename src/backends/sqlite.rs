@@ -99,10 +99,17 @@ impl TemporaryDatabase {
         } else {
             std::env::temp_dir()
         };
-        let dir = tempfile::Builder::new()
-            .prefix("aludel-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("aludel-");
+        // Private, as the database files in it: tempfile's default is 0755.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder
             .tempdir_in(&base)
-            .or_else(|_| tempfile::Builder::new().prefix("aludel-").tempdir())
+            .or_else(|_| builder.tempdir())
             .map_err(|e| Error::Backend {
                 backend: NAME,
                 source: format!("cannot create a folder for the in-memory database: {e}").into(),
